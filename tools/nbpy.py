@@ -7,7 +7,7 @@
 Cells start with `# %%` (code) or `# %% [markdown]` (markdown, every line commented with `# `).
 The notebooks in nbs/ stay the source of truth; scripts are a scratch format for editing.
 """
-import json, sys
+import hashlib, json, sys
 from pathlib import Path
 
 def py2cells(text):
@@ -20,7 +20,7 @@ def py2cells(text):
         if cur is None: cur = {'type': 'code', 'lines': []}
         cur['lines'].append(line)
     if cur: cells.append(cur)
-    out = []
+    out, ids = [], set()
     for c in cells:
         lines = c['lines']
         while lines and not lines[-1].strip(): lines.pop()
@@ -30,7 +30,10 @@ def py2cells(text):
             lines = [l[2:] if l.startswith('# ') else l[1:] if l.startswith('#') else l for l in lines]
         src = [l + '\n' for l in lines]
         src[-1] = src[-1].rstrip('\n')
-        cell = {'cell_type': c['type'], 'metadata': {}, 'source': src}
+        cid = hashlib.sha1(''.join(src).encode()).hexdigest()[:8]  # stable ids: unchanged cells keep theirs
+        while cid in ids: cid = hashlib.sha1(cid.encode()).hexdigest()[:8]
+        ids.add(cid)
+        cell = {'cell_type': c['type'], 'id': cid, 'metadata': {}, 'source': src}
         if c['type'] == 'code': cell.update(execution_count=None, outputs=[])
         out.append(cell)
     return out
