@@ -12,10 +12,13 @@ want="$(cat settings.ini setup.py tools/setup.sh | sha256sum | cut -c1-16)"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-echo "== setting up .venv (first run takes a few minutes) =="
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q $TORCH_PINS
-.venv/bin/python -m pip install -q -e ".[dev]" $TORCH_PINS
+echo "== setting up .venv (first run takes a few minutes; log in .venv-setup.log) =="
+log=.venv-setup.log
+step() { "$@" >>"$log" 2>&1 || { echo "error: '$*' failed; the end of $log:" >&2; tail -n 30 "$log" >&2; exit 1; }; }
+: > "$log"
+[ -x .venv/bin/python ] || step "$PY" -m venv .venv
+step .venv/bin/python -m pip install --upgrade pip
+step .venv/bin/python -m pip install $TORCH_PINS
+step .venv/bin/python -m pip install -e ".[dev]" $TORCH_PINS
 echo "$want" > "$stamp"
 echo "== .venv ready =="
