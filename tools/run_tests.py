@@ -64,7 +64,7 @@ def main():
     ap.add_argument('--flags', default='', help='extra nbdev test flags to run, e.g. "slow"')
     ap.add_argument('--only', nargs='*', help='only notebooks whose path contains one of these')
     ap.add_argument('--workers', type=int, default=2)
-    ap.add_argument('--timeout', type=int, default=900, help='seconds per notebook')
+    ap.add_argument('--timeout', type=int, default=1500, help='seconds per notebook')
     ap.add_argument('--no-checks', action='store_true', help='skip the clean/export/size checks')
     a = ap.parse_args()
     results, t0 = [], time.time()
@@ -74,6 +74,7 @@ def main():
             ok, msg = fn(); results.append((name, ok))
             print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"\n      {msg}" if msg else ''), flush=True)
     nbs = notebooks(a.only)
+    nbs.sort(key=lambda p: 'browser' not in p.name)  # the longest (browser) notebook first, so the two workers finish together
     with ThreadPoolExecutor(a.workers) as ex:
         for nb, ok, secs, out in ex.map(lambda nb: test_notebook(nb, a.flags, a.timeout), nbs):
             name = str(nb.relative_to(ROOT)); results.append((name, ok))

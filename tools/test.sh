@@ -4,4 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
-exec .venv/bin/python tools/run_tests.py "$@"
+# The browser tests (JupyterLab + headless Chromium, offline docs) run when Debian's chromium is installed.
+flags=()
+if command -v chromium >/dev/null 2>&1 && [[ " $* " != *" --flags "* ]]; then flags=(--flags browser); fi
+exec .venv/bin/python tools/run_tests.py "${flags[@]}" "$@"
