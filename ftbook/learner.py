@@ -116,10 +116,10 @@ def trainable_param_groups(model:nn.Module,
     if not out: raise ValueError("the model has no trainable parameters: unfreeze some layers before fitting")
     return out
 
-# %% ../nbs/03_learner.ipynb #f49d799f
+# %% ../nbs/03_learner.ipynb #424a1a19
 class ProgressCallback(Callback):
     "A progress bar over each epoch's training batches and one printed line per epoch."
-    order = -10
+    order, main_only = -10, True  # in a distributed run only the main process shows progress
     def before_fit(self): self.bar, self.header = None, False
     def before_train(self):
         self.bar = tqdm(total=self.learn.n_iter, leave=False, desc=f'epoch {self.learn.epoch}', dynamic_ncols=True)
@@ -132,7 +132,7 @@ class ProgressCallback(Callback):
         if not self.header: print('  '.join(f'{k:>10}' for k in row)); self.header = True
         print('  '.join(f'{v:>10}' if isinstance(v, int) else f'{v:>10.4g}' for v in row.values()))
 
-# %% ../nbs/03_learner.ipynb #9427a844
+# %% ../nbs/03_learner.ipynb #875f416e
 class Learner:
     "Train `model` on `dls.train` and validate on `dls.valid`; every step of the loop is a callback event."
     def __init__(self,
@@ -159,6 +159,7 @@ class Learner:
         self.path = Path(path) if path is not None else Path('.')
         self.cbs, self.history, self.batch_losses, self.batch_lrs = [], [], [], []
         self.opt, self.scaler, self.autocast, self.best_epoch, self.training = None, None, contextlib.nullcontext, None, False
+        self.is_main, self.evaluator = True, None  # set by ftbook.distributed: main process? evaluation over several processes?
         self.add_cbs(cbs)
         if progress: self.add_cb(ProgressCallback())
 
@@ -175,9 +176,10 @@ class Learner:
         return next((c for c in self.cbs if isinstance(c, cls)), None)
 
     def __call__(self, event:str):
-        "Call method `event` of every callback that has it, in `order`."
+        "Call method `event` of every callback that has it, in `order` (callbacks with `main_only` only in the main process)."
         assert event in EVENTS, event
         for cb in list(self.cbs):
+            if not self.is_main and getattr(cb, 'main_only', False): continue
             f = getattr(cb, event, None)
             if f is not None: f()
 
@@ -292,7 +294,7 @@ def _do_validate(self:Learner) -> dict:
     return self.valid_results
 Learner._do_epoch, Learner._do_train, Learner._do_batch, Learner._do_validate = _do_epoch, _do_train, _do_batch, _do_validate
 
-# %% ../nbs/03_learner.ipynb #c1789d0e
+# %% ../nbs/03_learner.ipynb #3f6fa5b9
 def per_sample_loss(loss_func:Callable, pred:torch.Tensor, targ:torch.Tensor) -> torch.Tensor:
     "The loss of each sample ([N]): `loss_func` with `reduction='none'` (or one call per sample if it has no such option)."
     if isinstance(loss_func, nn.Module) and hasattr(loss_func, 'reduction'):
@@ -303,7 +305,7 @@ def per_sample_loss(loss_func:Callable, pred:torch.Tensor, targ:torch.Tensor) ->
     return torch.stack([loss_func(pred[i:i+1], targ[i:i+1]) for i in range(len(targ))])
 
 @torch.no_grad()
-def _eval(self:Learner, dl, with_losses:bool=False):
+def _eval_local(self:Learner, dl, with_losses:bool=False):
     "(probs, targets, mean loss) over `dl`, plus per-sample losses if `with_losses`; model in eval mode."
     self.model.eval()
     probs, targs, losses, tot, n = [], [], [], 0., 0
@@ -318,6 +320,10 @@ def _eval(self:Learner, dl, with_losses:bool=False):
     if n == 0: raise ValueError("the loader yields no batches: nothing to evaluate")
     res = (torch.cat(probs), torch.cat(targs).long(), tot/n)
     return res + (torch.cat(losses),) if with_losses else res
+
+def _eval(self:Learner, dl, with_losses:bool=False):
+    "`_eval_local`, or `learn.evaluator` (same signature and results) when one is set, e.g. to split the work over processes."
+    return (self.evaluator or self._eval_local)(dl, with_losses)
 
 @_method
 def _get_preds(self:Learner, dl=None # a DataLoader of (x, y); default: `dls.valid`
@@ -340,9 +346,9 @@ def _predict(self:Learner, xb:torch.Tensor # a batch of inputs; use x[None] for 
     self.model.eval()
     with self.autocast(): probs = F.softmax(self.model(to_device(xb, self.device)).float(), dim=1).cpu()
     return probs.argmax(1), probs
-Learner._eval = _eval
+Learner._eval, Learner._eval_local = _eval, _eval_local
 
-# %% ../nbs/03_learner.ipynb #8b2650e0
+# %% ../nbs/03_learner.ipynb #e7642180
 def _load_file(path:str|Path) -> Any:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}: check the path (SaveCheckpoint writes last.pt and best.pt)")
@@ -352,9 +358,9 @@ def _load_file(path:str|Path) -> Any:
                          f"checkpoint (e.g. best.pt) or train without resume") from None
 
 @_method
-def _save(self:Learner, path:str|Path) -> Path:
-    "Write the model weights to `path` atomically."
-    return atomic_save(self.model.state_dict(), path)
+def _save(self:Learner, path:str|Path) -> Path|None:
+    "Write the model weights to `path` atomically (in the main process only: elsewhere return None)."
+    return atomic_save(self.model.state_dict(), path) if self.is_main else None
 
 @_method
 def _load(self:Learner, path:str|Path, strict:bool=True) -> Learner:
@@ -364,7 +370,7 @@ def _load(self:Learner, path:str|Path, strict:bool=True) -> Learner:
     self.model.load_state_dict(sd, strict=strict)
     return self
 
-# %% ../nbs/03_learner.ipynb #be2c5550
+# %% ../nbs/03_learner.ipynb #b64963c1
 def _get_rng() -> dict:
     npst = np.random.get_state()
     return dict(python=random.getstate(), numpy=(npst[0], torch.from_numpy(npst[1].astype(np.int64)), *npst[2:]),
@@ -377,8 +383,9 @@ def _set_rng(st:dict):
     if st['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
 @_method
-def _save_checkpoint(self:Learner, path:str|Path) -> Path:
-    "Write everything needed to resume this fit after the current epoch to `path`, atomically."
+def _save_checkpoint(self:Learner, path:str|Path) -> Path|None:
+    "Write everything needed to resume this fit after the current epoch to `path`, atomically (main process only)."
+    if not self.is_main: return None
     cb_states = {type(cb).__name__: cb.state_dict() for cb in self.cbs if hasattr(cb, 'state_dict')}
     return atomic_save(dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch,
                             sched=dict(name=self.config['sched'], step=(self.epoch+1)*self.n_iter, total=self.n_epoch*self.n_iter),
