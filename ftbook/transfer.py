@@ -310,7 +310,7 @@ class PeakMemory:
             self._stop.set(); self._thread.join(); peak = max(self._max, _rss_bytes())
         self.peak_mb = max(peak - self.start, 0) / 2**20
 
-# %% ../nbs/04_transfer.ipynb #778e0d0b
+# %% ../nbs/04_transfer.ipynb #39112040
 @dataclass
 class StrategyConfig:
     "What a strategy run needs besides the data: model, budget, optimiser settings, loss and callbacks."
@@ -331,6 +331,7 @@ class StrategyConfig:
     device: str|None = None             # None: the best available
     seed: int = 42                      # seeds the model's head, the shuffling and the augmentation
     progress: bool = False              # progress bars and one line per epoch
+    resume: bool|str|None = None        # continue an interrupted run from its last checkpoint (single-fit strategies)
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -343,9 +344,11 @@ def strategy_learner(model:nn.Module, dls, cfg:StrategyConfig, param_groups:list
     return Learner(model, dls, loss_func=cfg.loss_func, metrics=cfg.metrics, lr=cfg.lr, wd=cfg.wd,
                    cbs=cfg.cbs() if cfg.cbs else None, device=cfg.device, param_groups=param_groups, progress=cfg.progress)
 
-def _fit(learn, cfg, epochs=None, **kw): return learn.fit(epochs or cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
+def _fit(learn, cfg, epochs=None, **kw):
+    if cfg.resume: kw['resume'] = cfg.resume
+    return learn.fit(epochs or cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
 
-# %% ../nbs/04_transfer.ipynb #6680a4b4
+# %% ../nbs/04_transfer.ipynb #c83ba40c
 def scratch_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Random weights, every layer trains at `cfg.lr`."
     return _fit(strategy_learner(new_model(dls, cfg, pretrained=False), dls, cfg), cfg)
@@ -371,6 +374,7 @@ def partial_strategy(dls, cfg:StrategyConfig) -> Learner:
 
 def gradual_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Gradual unfreezing: the head first, one more layer group per epoch (`GradualUnfreeze`)."
+    if cfg.resume: raise ValueError("'gradual' changes the optimizer every epoch and cannot be resumed from a checkpoint; rerun it")
     return _fit(strategy_learner(new_model(dls, cfg), dls, cfg), cfg, cbs=[GradualUnfreeze(cfg.lr_mult, cfg.decay)])
 
 def full_strategy(dls, cfg:StrategyConfig) -> Learner:
@@ -380,6 +384,7 @@ def full_strategy(dls, cfg:StrategyConfig) -> Learner:
 
 def finetune_strategy(dls, cfg:StrategyConfig) -> Learner:
     "`fine_tune`: `cfg.freeze_epochs` head-only epochs, then every layer with discriminative lrs, `cfg.epochs` in all."
+    if cfg.resume: raise ValueError("the 'finetune' recipe runs two fits and cannot be resumed from a checkpoint; rerun it, or use a single-fit strategy (full, partial, probe, scratch)")
     if not 0 <= cfg.freeze_epochs < cfg.epochs: raise ValueError(f"freeze_epochs must be in [0, epochs={cfg.epochs}), got {cfg.freeze_epochs}")
     learn = strategy_learner(new_model(dls, cfg), dls, cfg)
     return fine_tune(learn, cfg.epochs - cfg.freeze_epochs, cfg.lr, cfg.freeze_epochs, cfg.lr_mult, cfg.decay, sched=cfg.sched, seed=cfg.seed)
