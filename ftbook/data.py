@@ -16,12 +16,12 @@ from torchvision.transforms import v2
 from .core import atomic_write, cache_dir
 
 # %% auto #0
-__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'IMAGE_EXTENSIONS', 'ImageDataset', 'load_elpv', 'pil_to_uint8_rgb', 'load_image',
-           'ImageFolder', 'stratified_split', 'stratified_subsample', 'resize_size', 'get_transforms',
+__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'IMAGE_EXTENSIONS', 'to_chw3_uint8', 'ImageDataset', 'load_elpv', 'pil_to_uint8_rgb',
+           'load_image', 'ImageFolder', 'stratified_split', 'stratified_subsample', 'resize_size', 'get_transforms',
            'class_balanced_sampler', 'DataLoaders', 'make_dataloaders', 'show_batch']
 
-# %% ../nbs/01_data.ipynb #fd8dc804
-def _as_chw3(img) -> torch.Tensor:
+# %% ../nbs/01_data.ipynb #15622297
+def to_chw3_uint8(img) -> torch.Tensor:
     "A uint8 image (H×W, H×W×1 or H×W×3; NumPy or torch) as a new contiguous uint8 3×H×W tensor."
     t = img if isinstance(img, torch.Tensor) else torch.as_tensor(np.asarray(img))
     if t.dtype != torch.uint8:
@@ -31,6 +31,7 @@ def _as_chw3(img) -> torch.Tensor:
     else: raise ValueError(f"expected an H×W (grey) or H×W×3 (RGB) image, got shape {tuple(t.shape)}")
     return (t.expand(3, -1, -1) if t.shape[0] == 1 else t).contiguous()       # (3, H, W), a copy
 
+# %% ../nbs/01_data.ipynb #b05fb386
 class ImageDataset(Dataset):
     "Labelled uint8 images: `ds[i] -> (transform(3×H×W uint8 image), int label)`."
     def __init__(self,
@@ -61,7 +62,7 @@ class ImageDataset(Dataset):
             setattr(self, k, v)
         self._images, self._idxs, self.transform = images, np.arange(n), transform
 
-    def _load_image(self, j:int) -> torch.Tensor: return _as_chw3(self._images[j])  # j indexes the full storage
+    def _load_image(self, j:int) -> torch.Tensor: return to_chw3_uint8(self._images[j])  # j indexes the full storage
     def __len__(self): return len(self._idxs)
     def get_image(self, i:int) -> torch.Tensor:
         "Sample `i` as a uint8 3×H×W tensor, before any transform."
