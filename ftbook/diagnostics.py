@@ -62,7 +62,21 @@ def generalisation_gap(history, # `learn.history`, a Learner, or a list of per-e
     recs = history_records(history); t, _ = _train_loss(recs, clean)
     return _col(recs, 'valid_loss') - t
 
-# %% ../nbs/06_diagnostics.ipynb #ec691daf
+# %% ../nbs/06_diagnostics.ipynb #2e22f7ed
+def _smooth3(y:np.ndarray) -> np.ndarray:
+    "Centred moving average over 3 epochs (2 at the ends)."
+    if len(y) < 3: return y.astype(float).copy()
+    s = np.convolve(y, np.ones(3) / 3, mode='same')
+    s[0], s[-1] = (y[0] + y[1]) / 2, (y[-1] + y[-2]) / 2
+    return s
+
+def _best_epoch(v:np.ndarray) -> tuple[int, int]:
+    "(minimum of the 3-epoch average of `v`, the best raw epoch next to it): where `diagnose` and `plot_curves` put the best epoch."
+    if not np.isfinite(v).all():   # a diverged run: no average across NaN/inf, just the lowest finite value
+        i = int(np.nanargmin(np.where(np.isfinite(v), v, np.nan))); return i, i
+    ks = int(np.argmin(_smooth3(v))); lo = max(ks - 1, 0)
+    return ks, lo + int(np.argmin(v[lo:ks + 2]))
+
 def plot_curves(history, # `learn.history`, a Learner, or a list of per-epoch dicts
                 metrics:bool=True, # also plot the metrics (accuracy, ...) on a second axes
                 mark_epoch:int|None=None, # draw a vertical line at this epoch (e.g. a diagnosis' epoch)
@@ -74,8 +88,11 @@ def plot_curves(history, # `learn.history`, a Learner, or a list of per-epoch di
     ax.plot(ep, df['train_loss'], label='train (reported)', color='C0', alpha=0.8)
     if 'clean_train_loss' in df: ax.plot(ep, df['clean_train_loss'], '--', label='train (clean, eval mode)', color='C0')
     ax.plot(ep, df['valid_loss'], label='valid', color='C1')
-    best = int(df['valid_loss'].idxmin())
-    ax.plot([best], [df['valid_loss'].min()], 'o', color='C1', label=f'best valid (epoch {best})')
+    v = df['valid_loss'].to_numpy(float)
+    if np.isfinite(v).any():
+        best, low = _best_epoch(v)[1], int(np.nanargmin(np.where(np.isfinite(v), v, np.nan)))
+        ax.plot([ep[best]], [v[best]], 'o', color='C1', label=f'best valid (epoch {ep[best]}, as diagnose)')
+        if low != best: ax.plot([ep[low]], [v[low]], 'o', mfc='none', color='C1', label=f'lowest single valid (epoch {ep[low]})')
     ax.set_xlabel('epoch'); ax.set_ylabel('loss'); ax.legend(fontsize=7)
     for c in mcols: axs[1].plot(ep, df[c], label=c)
     if mcols: axs[1].set_xlabel('epoch'); axs[1].legend(fontsize=7); axs[1].set_title('metrics', fontsize=9)
@@ -105,14 +122,7 @@ class CleanTrainLoss(Callback):
     def after_validate(self):
         self.learn.valid_results['clean_train_loss'] = self.learn.validate(self.dl)['valid_loss']
 
-# %% ../nbs/06_diagnostics.ipynb #c1820468
-def _smooth3(y:np.ndarray) -> np.ndarray:
-    "Centred moving average over 3 epochs (2 at the ends)."
-    if len(y) < 3: return y.astype(float).copy()
-    s = np.convolve(y, np.ones(3) / 3, mode='same')
-    s[0], s[-1] = (y[0] + y[1]) / 2, (y[-1] + y[-2]) / 2
-    return s
-
+# %% ../nbs/06_diagnostics.ipynb #59a9304b
 def noise_sd(y) -> float:
     "Robust estimate of the epoch-to-epoch noise of a curve, from the median absolute deviation of its second differences."
     d2 = np.diff(np.asarray(y, float), 2)
@@ -145,11 +155,12 @@ class Diagnosis:
         adv = '\n'.join(f"- {a}" for a in self.advice)
         return f"**{self.verdict}** (epoch {self.epoch})\n\n| evidence | value |\n|---|---|\n{ev}\n\n{adv}"
 
-# %% ../nbs/06_diagnostics.ipynb #f8fb204d
+# %% ../nbs/06_diagnostics.ipynb #5efdf490
 def diagnose(history, # `learn.history`, a Learner, or a list of per-epoch dicts with train_loss and valid_loss
              n_classes:int|None=None, # number of classes: ln(n_classes) is the loss of a uniform guess, the reference for "high"
              n_sigma:float=4., # a change must exceed this many noise standard deviations ...
              rel_tol:float=0.03, # ... and this fraction of the loss level to count
+             rel_rise:float|None=0.15, # a validation rise of this fraction of its minimum needs only 3/4 of `n_sigma`, if training loss fell by a third (None: off)
             ) -> Diagnosis:
     "Verdict on a run (healthy, overfitting, underfitting, diverging, too few epochs) from its loss curves, with evidence and advice."
     recs = history_records(history); E = len(recs)
@@ -171,7 +182,7 @@ def diagnose(history, # `learn.history`, a Learner, or a list of per-epoch dicts
                          [f"the training loss climbed back after epoch {e - 1}: lower the learning rate (1/3 to 1/10)",
                           "use a schedule that decays (`sched='onecycle'` or `'cosine'`), clip gradients (`GradientClip`)",
                           "use a smaller learning rate for the pretrained layers than for the head"])
-    ks = int(np.argmin(sv)); k = max(ks - 1, 0) + int(np.argmin(v[max(ks - 1, 0):ks + 2]))  # the best raw epoch next to the smoothed minimum
+    ks, k = _best_epoch(v)   # the smoothed minimum, and the best raw epoch next to it
     ev = {'best epoch': k, 'best valid_loss': float(v[k]), 'final valid_loss': float(v[-1]),
           f'final {tname}': float(t[-1]), 'final gap': float(v[-1] - t[-1]), 'valid noise sd': sig_v}
     m = max(min(3, E - ks - 1), (E - ks - 1) // 2)   # compare the later half of the epochs after the minimum with it
@@ -179,8 +190,12 @@ def diagnose(history, # `learn.history`, a Learner, or a list of per-epoch dicts
         noise = math.sqrt(1 / m + 1 / 3)   # sd of (mean of m epochs - 3-epoch average), in units of the epoch noise
         rise = float(v[-m:].mean() - sv[ks]); tol = max(n_sigma * sig_v * noise, rel_tol * abs(sv[ks]))
         fall = float(st[ks] - t[-m:].mean()); tol_fall = max(n_sigma * sig_t * noise, rel_tol * abs(st[ks]))
-        if rise > tol and fall > tol_fall:   # validation gets worse while training still gets better
-            ev.update({'valid rise since best': rise, 'rise needed to count': tol, f'{tname} fall since best': fall})
+        large = (rel_rise is not None and rise >= rel_rise * abs(sv[ks]) and rise > 0.75 * n_sigma * sig_v * noise
+                 and fall >= abs(st[ks]) / 3)   # a large relative rise while the training loss is still being memorised away
+        if (rise > tol or large) and fall > tol_fall:   # validation gets worse while training still gets better
+            ev.update({'valid rise since best': rise, 'rise needed to count': tol, f'{tname} fall since best': fall,
+                       'relative valid rise': rise / abs(sv[ks]), f'relative {tname} fall': fall / abs(st[ks]),
+                       'rule': 'rise beyond noise' if rise > tol else 'large relative rise'})
             return Diagnosis('overfitting', k, ev,
                              [f"stop at epoch {k}: `EarlyStopping` or `SaveCheckpoint` restores the best weights "
                               "(`early_stopping_replay` shows what each patience gives)",
