@@ -119,7 +119,7 @@ def _write_outputs(out:Path, learn, res:dict, classes):
     fig = plot_confusion_matrix(res['confusion'], classes); fig.savefig(out/'confusion_matrix.png', dpi=80, bbox_inches='tight'); plt.close(fig)
     learn.save(out/'model.pt')
 
-# %% ../nbs/10_cli.ipynb #9cebf3cc
+# %% ../nbs/10_cli.ipynb #60fb3926
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
     def error(self, message):
@@ -135,17 +135,21 @@ def finetune_parser() -> argparse.ArgumentParser:
     a('--model', default='efficientnet_lite0', help='timm architecture')
     a('--pretrained', default='auto', help="'auto', 'none', or a local .pth/.safetensors file")
     a('--strategy', default='finetune', choices=_strategies(), help='transfer-learning strategy (see the docs of ftbook.transfer)')
-    a('--epochs', type=int, default=5); a('--size', type=int, default=128); a('--bs', type=int, default=32)
-    a('--lr', type=float, default=1e-3, help='peak learning rate of the head'); a('--wd', type=float, default=0.01)
+    a('--epochs', type=int, default=5, help='training epochs (for finetune, including --freeze-epochs)')
+    a('--size', type=int, default=128, help='image side in pixels (224 is the ImageNet size; 128 keeps CPU runs short)')
+    a('--bs', type=int, default=32, help='batch size')
+    a('--lr', type=float, default=1e-3, help='peak learning rate of the head'); a('--wd', type=float, default=0.01, help='AdamW weight decay')
     a('--lr-mult', type=float, default=10., help='head lr / lr of the top backbone layer group')
     a('--decay', type=float, default=0.8, help='lr factor per layer group further from the head')
     a('--freeze-epochs', type=int, default=1, help="finetune: epochs in which only the head trains")
     a('--train-groups', type=int, default=3, help='partial: layer groups that train, counted from the head')
-    a('--label-smoothing', type=float, default=0.); a('--class-weights', type=float, default=0., metavar='POWER',
+    a('--label-smoothing', type=float, default=0., help='share of each target spread over all classes'); a('--class-weights', type=float, default=0., metavar='POWER',
       help='weight classes by (1/frequency)**POWER (0: off, 1: balanced)')
     a('--balanced', action='store_true', help='sample every class equally often')
-    a('--mixup', type=float, default=0., metavar='ALPHA'); a('--cutmix', type=float, default=0., metavar='ALPHA')
-    a('--valid-pct', type=float, default=0.2); a('--seed', type=int, default=42)
+    a('--mixup', type=float, default=0., metavar='ALPHA', help='mixup strength (0: off; 0.2-0.4 is common)')
+    a('--cutmix', type=float, default=0., metavar='ALPHA', help='cutmix strength (0: off; 1.0 is common)')
+    a('--valid-pct', type=float, default=0.2, help='share of every class held out for validation')
+    a('--seed', type=int, default=42, help='seed for the split, the initialisation and the augmentation')
     a('--limit', type=int, default=None, help='use at most N images (stratified), for quick runs')
     a('--classes', type=int, default=4, choices=(2, 4), help='elpv only: 4 defect levels or 2 (defective or not)')
     a('--patience', type=int, default=None, help='early-stopping patience (epochs)')
