@@ -119,7 +119,7 @@ def _write_outputs(out:Path, learn, res:dict, classes):
     fig = plot_confusion_matrix(res['confusion'], classes); fig.savefig(out/'confusion_matrix.png', dpi=80, bbox_inches='tight'); plt.close(fig)
     learn.save(out/'model.pt')
 
-# %% ../nbs/10_cli.ipynb #60fb3926
+# %% ../nbs/10_cli.ipynb #8ba2ac61
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
     def error(self, message):
@@ -161,7 +161,7 @@ def finetune_parser() -> argparse.ArgumentParser:
     return p
 
 def finetune_main(argv:list[str]|None=None):
-    "Entry point of `ftbook-finetune`."
+    "Entry point of `ftbook-finetune` (exit status 0, 2 for bad arguments or data, 130 when interrupted)."
     p = finetune_parser(); a = p.parse_args(argv)
     if a.pretrained not in ('auto', 'none') and not Path(a.pretrained).exists(): p.error(f"--pretrained {a.pretrained}: no such file")
     try:
@@ -178,5 +178,4 @@ def finetune_main(argv:list[str]|None=None):
         p.exit(130, f"{p.prog}: interrupted; the last finished epoch is saved in {Path(a.out)/'checkpoints'}; rerun with --resume to continue\n")
     print(f"accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}  ({res['n_valid']} held-out images, best epoch {res['best_epoch']}, {res['seconds']:.0f}s on {res['device']})")
     print(f"results in {Path(a.out).resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, model.pt, bundle/")
-    print(f"serve it with: ftbook-serve {a.out}")
-    return res
+    print(f"serve it with: ftbook-serve {a.out}")  # returns None: a console script's return value is its exit status

@@ -17,11 +17,11 @@ from safetensors.torch import save_file, load_file
 from .core import atomic_write, atomic_write_text
 
 # %% auto #0
-__all__ = ['PEFT_PREFIX', 'ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'LoRAConfig', 'LoRALayer', 'LoRALinear', 'LoRAConv2d',
-           'PerAdapterModule', 'module_matches', 'lora_targets', 'adapter_names', 'is_merged', 'add_lora',
+__all__ = ['PEFT_PREFIX', 'ADAPTER_WEIGHTS', 'ADAPTER_CONFIG', 'LORA_TARGETS', 'LoRAConfig', 'LoRALayer', 'LoRALinear',
+           'LoRAConv2d', 'PerAdapterModule', 'module_matches', 'lora_targets', 'adapter_names', 'is_merged', 'add_lora',
            'set_adapter', 'disable_lora', 'merge_lora', 'unmerge_lora', 'lora_state_dict', 'load_lora_state_dict',
            'to_peft_state_dict', 'from_peft_state_dict', 'adapter_config', 'save_adapter', 'load_adapter',
-           'effective_rank', 'lora_summary']
+           'effective_rank', 'lora_summary', 'default_lora_targets', 'lora_strategy']
 
 # %% ../nbs/05_lora.ipynb #440b964d
 @dataclass(frozen=True)
@@ -440,3 +440,32 @@ def lora_summary(model:nn.Module, adapter_name:str|None=None) -> pd.DataFrame:
                          params=sum(p.numel() for p in m.adapter_parameters(name)), w_norm=w.norm().item(),
                          dw_norm=dw.norm().item(), rel_change=(dw.norm() / w.norm()).item(), eff_rank=effective_rank(dw)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/05_lora.ipynb #bbd4bf44
+LORA_TARGETS = {'efficientnet': ['conv_pw', 'conv_pwl', 'conv_head'],  # timm EfficientNet / MobileNet blocks
+                'vit': ['qkv', 'proj', 'fc1', 'fc2'],                 # timm ViT attention and MLP
+                'resnet': ['conv1', 'conv2', 'conv3']}                # timm ResNet blocks (and its stem conv1)
+
+def default_lora_targets(model:nn.Module) -> list[str]:
+    "The usual LoRA targets for `model`'s family (see `LORA_TARGETS`), found by its module names."
+    names = {n.rsplit('.', 1)[-1] for n, _ in model.named_modules()}
+    for targets in LORA_TARGETS.values():
+        found = [t for t in targets if t in names]
+        if len(found) >= 2: return found
+    raise ValueError(f"no default LoRA targets for {type(model).__name__}: call add_lora(model, target_modules=[...]) "
+                     f"with names from model.named_modules(), or register your own strategy")
+
+def lora_strategy(dls, cfg, r:int=8, alpha:float=16, target_modules:Sequence[str]|None=None):
+    "Strategy for `ftbook.transfer`: pretrained model, LoRA on the default targets, the head trained in full."
+    from ftbook.transfer import new_model, strategy_learner
+    m = new_model(dls, cfg)
+    head = m.pretrained_cfg.get('classifier', 'classifier')
+    add_lora(m, target_modules or default_lora_targets(m), r=r, alpha=alpha, modules_to_save=[head])
+    kw = {'resume': cfg.resume} if getattr(cfg, 'resume', None) else {}
+    return strategy_learner(m, dls, cfg).fit(cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
+
+def _register():
+    try: from ftbook.transfer import STRATEGIES, register_strategy
+    except ImportError: return  # transfer is optional for the LoRA layers themselves
+    if 'lora' not in STRATEGIES: register_strategy('lora', lora_strategy)
+_register()
