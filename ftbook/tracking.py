@@ -54,7 +54,7 @@ def flatten_config(cfg:dict, prefix:str='', sep:str='.') -> dict[str, str]:
         else: out[key] = v if isinstance(v, str) else json.dumps(v)
     return out
 
-# %% ../nbs/03b_tracking.ipynb #87248c8a
+# %% ../nbs/03b_tracking.ipynb #534828e6
 def _best(history:list[dict]) -> dict:
     "For every numeric column: the best value (min for losses, max otherwise) and its epoch."
     out = {}
@@ -76,6 +76,7 @@ def history_csv(history:list[dict]) -> str:
 class RunFolderLogger(Callback):
     "Write config.json at the start, and history.csv and metrics.json after every epoch, atomically, to a run folder."
     order = 60  # after EarlyStopping (40) and SaveCheckpoint (50)
+    main_only = True  # under data-parallel training only the main process writes the run folder
     def __init__(self, path:str|Path|None=None, # the run folder (default `learn.path`)
                  config:dict|None=None, # your own settings, recorded under 'extra' in config.json
                  metrics_name:str='metrics.json'): # file name of the summary
@@ -108,7 +109,7 @@ class RunFolderLogger(Callback):
         "The files this logger writes (those that exist)."
         return [p for p in (self.dir/'config.json', self.dir/'history.csv', self.dir/self.metrics_name) if p.exists()]
 
-# %% ../nbs/03b_tracking.ipynb #e8585ac2
+# %% ../nbs/03b_tracking.ipynb #c04f20ee
 def _mlflow():
     try: import mlflow
     except ImportError: raise ImportError("MLflowCallback needs mlflow: pip install mlflow (or use RunFolderLogger alone)") from None
@@ -117,6 +118,7 @@ def _mlflow():
 class MLflowCallback(Callback):
     "Log params, per-epoch metrics and the run folder's files of every `fit` to an MLflow tracking store."
     order = 70  # after RunFolderLogger, so its final files exist when they are uploaded
+    main_only = True  # one MLflow run per training, logged by the main process
     def __init__(self, tracking_uri:str|None=None, # e.g. 'sqlite:///runs/mlflow.db' (default: $MLFLOW_TRACKING_URI or learn.path/'mlruns')
                  experiment:str='ftbook', # MLflow experiment name (created if missing)
                  run_name:str|None=None, # display name of the run (default: MLflow picks one)
