@@ -21,6 +21,11 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+# Optional extras: `NAME_requirements = ...` in settings.ini gives `pip install "ftbook[NAME]"` (serve, onnx, mlflow);
+# `[dev]` installs every extra as well.
+extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()
+          if k.endswith('_requirements') and k not in ('dev_requirements', 'requirements')}
+extras['dev'] = list(dict.fromkeys(dev_requirements + [r for reqs in extras.values() for r in reqs]))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 
@@ -36,7 +41,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['ftbook', 'ftbook.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require=extras,
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -12,43 +12,34 @@ The target run (224 px, 30 epochs, 3 seeds) needs a GPU (about 8 img/s on 2 CPU 
 Compare strategies on the same split by naming several: `--strategy scratch probe full finetune`.
 A smoke test of the whole pipeline on a CPU: `python bench/elpv_recipe.py --limit 96 --size 64 --epochs 2 --seeds 0`.
 """
-import argparse, shlex, sys
+import argparse, dataclasses, shlex, sys
 from pathlib import Path
 import torch
 from ftbook.core import get_device
 from ftbook.data import load_elpv, make_dataloaders, stratified_subsample
 from ftbook.callbacks import MixedPrecision
 from ftbook.models import model_norm
-from ftbook.transfer import STRATEGIES, StrategyConfig, CutMix, MixUp, compare_strategies, make_loss, new_model, summarize_runs
+from ftbook.strategies import STRATEGIES, StrategyConfig, compare_strategies, new_model, summarize_runs
+from ftbook.cli import add_arguments, finetune, _SET_BY_RUN
+
+DATA = ('size', 'bs', 'valid_pct', 'limit', 'balanced', 'workers')   # the data settings of `ftbook-finetune`
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    "The benchmark's own flags, then `ftbook-finetune`'s data flags and every StrategyConfig flag, with its defaults."
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a = p.add_argument
     a('--strategy', nargs='+', default=['finetune'], choices=list(STRATEGIES), help='one or more strategies')
-    a('--size', type=int, default=224, help='image size in pixels')
-    a('--epochs', type=int, default=30, help='epochs per run (the budget of every strategy)')
     a('--seeds', type=int, nargs='+', default=[0, 1, 2], help='one run per seed')
     a('--split-seed', type=int, default=0, help='seed of the stratified hold-out split (the same for every run)')
-    a('--valid-pct', type=float, default=0.25, help='stratified hold-out share')
-    a('--bs', type=int, default=32, help='batch size')
-    a('--lr', type=float, default=1e-3, help='head learning rate')
-    a('--lr-mult', type=float, default=10., help='head lr / top backbone group lr')
-    a('--decay', type=float, default=0.8, help='lr factor per layer group further down')
-    a('--freeze-epochs', type=int, default=1, help="'finetune': head-only epochs within the budget")
-    a('--train-groups', type=int, default=3, help="'partial': layer groups trained, counted from the head")
-    a('--wd', type=float, default=0.01, help='AdamW weight decay')
-    a('--label-smoothing', type=float, default=0., help='label smoothing epsilon')
-    a('--class-weights', type=float, default=0., help='class-weighted loss with weights (N/(C n_c))**POWER; 0: off')
-    a('--balanced', action='store_true', help='class-balanced sampler instead of shuffling')
-    a('--mixup', type=float, default=0., help='mixup with Beta(ALPHA, ALPHA); 0: off')
-    a('--cutmix', type=float, default=0., help='cutmix with Beta(ALPHA, ALPHA); 0: off')
-    a('--limit', type=int, default=None, help='use a stratified subset of this many images (smoke tests)')
-    a('--device', default=None, help="'cuda', 'cpu', ... (default: best available)")
     a('--no-amp', action='store_true', help='train in float32 on CUDA (default: bf16 autocast)')
-    a('--workers', type=int, default=0, help='data-loader worker processes')
     a('--threads', type=int, default=None, help='torch CPU threads')
     a('--progress', action='store_true', help='show progress bars')
     a('--out', default=None, help='folder for runs.csv and summary.csv')
+    add_arguments(p.add_argument_group('data (as ftbook-finetune)'), finetune, only=DATA,
+                  defaults=dict(size=224, valid_pct=0.25))
+    add_arguments(p.add_argument_group('training settings (StrategyConfig; the seed comes from --seeds)'),
+                  StrategyConfig, skip=_SET_BY_RUN + ('seed',), defaults=dict(epochs=30))
     return p.parse_args(argv)
 
 def main(argv=None):
@@ -58,18 +49,13 @@ def main(argv=None):
     dev = get_device(args.device)
     ds = load_elpv(n_classes=4, size=min(300, int(args.size / 0.875) + 2))
     if args.limit: ds = ds.subset(stratified_subsample(ds.targets, args.limit, seed=args.split_seed))
-    def callbacks():
-        cbs = [MixedPrecision('bf16')] if dev.type == 'cuda' and not args.no_amp else []
-        if args.mixup: cbs.append(MixUp(args.mixup))
-        if args.cutmix: cbs.append(CutMix(args.cutmix))
-        return cbs
-    cfg = StrategyConfig(epochs=args.epochs, lr=args.lr, lr_mult=args.lr_mult, decay=args.decay, wd=args.wd,
-                         freeze_epochs=args.freeze_epochs, train_groups=args.train_groups, device=str(dev),
-                         cbs=callbacks, progress=args.progress)
+    def callbacks(): return [MixedPrecision('bf16')] if dev.type == 'cuda' and not args.no_amp else []
+    fields = {f.name for f in dataclasses.fields(StrategyConfig)}
+    settings = {k: v for k, v in vars(args).items() if k in fields}   # every StrategyConfig flag, as parsed
+    cfg = StrategyConfig(**dict(settings, device=str(dev)), cbs=callbacks)   # settings include --progress
     mean, std = model_norm(new_model(ds, cfg))
     dls = make_dataloaders(ds, valid_pct=args.valid_pct, size=args.size, bs=args.bs, mean=mean, std=std,
                            seed=args.split_seed, balanced=args.balanced, num_workers=args.workers)
-    cfg.loss_func = make_loss(dls.train_ds.targets, len(ds.classes), args.label_smoothing, args.class_weights)
     print(f"$ python bench/elpv_recipe.py {shlex.join(argv if argv is not None else sys.argv[1:])}")
     print(f"{dls}; device={dev}", flush=True)
     runs = compare_strategies(dls, args.strategy, seeds=args.seeds, cfg=cfg)

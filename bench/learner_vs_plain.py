@@ -17,7 +17,8 @@ import timm, torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from ftbook.core import get_device, set_seed
-from ftbook.learner import Callback, Learner, trainable_param_groups
+from ftbook.learner import Callback, Learner
+from ftbook.optim import trainable_param_groups
 
 def sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()

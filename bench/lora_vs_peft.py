@@ -26,7 +26,8 @@ import timm, torch
 import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from ftbook.core import count_params, get_device, set_seed
-from ftbook.lora import ADAPTER_WEIGHTS, add_lora, merge_lora, save_adapter, to_peft_state_dict
+from ftbook.lora import add_lora, merge_lora, to_peft_state_dict
+from ftbook.lora_files import ADAPTER_WEIGHTS, save_adapter
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

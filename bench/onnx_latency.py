@@ -14,7 +14,8 @@ import argparse, json, tempfile
 from pathlib import Path
 import numpy as np
 import torch
-from ftbook.data import get_transforms, to_chw3_uint8
+from ftbook.augment import get_transforms
+from ftbook.data import image_to_uint8
 from ftbook.export import compare_latency, export_onnx, onnx_parity, onnx_session
 from ftbook.models import create_model, model_norm
 
@@ -29,7 +30,7 @@ def real_batch(model, size, n, elpv):
         return torch.stack([tf(ds.get_image(int(i))) for i in idx])
     from skimage import data as sk
     photos = [sk.chelsea(), sk.coffee(), sk.astronaut(), sk.rocket()]
-    return torch.stack([tf(to_chw3_uint8(photos[i % len(photos)])) for i in range(n)])
+    return torch.stack([tf(image_to_uint8(photos[i % len(photos)])) for i in range(n)])
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -16,7 +16,8 @@ import torch
 from ftbook.core import get_device
 from ftbook.data import load_elpv, make_dataloaders, stratified_subsample
 from ftbook.models import freeze, model_norm
-from ftbook.transfer import StrategyConfig, cache_features, new_model, probe_head, strategy_learner
+from ftbook.features import cache_features, probe_head
+from ftbook.strategies import StrategyConfig, new_model, strategy_learner
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -7,8 +7,9 @@
 
 Needs `/usr/bin/chromium` (Debian: `apt-get install -y chromium`) and the `playwright` Python package. Nothing downloads
 a browser: `playwright install` is never needed. Screenshots go to `--out` (default /tmp/ftbook_browser). Each check
-prints one PASS/FAIL line with its timing; a missing browser prints SKIP with the reason and exits 0.
-The notebook `nbs/08a_browser_tests.ipynb` calls these functions in cells flagged `browser`.
+prints one PASS/FAIL line with its timing. A missing browser or Playwright is a FAIL with the reason (exit status 1):
+a browser check that was asked for and could not run has not passed.
+The notebook `nbs/tests/browser.ipynb` calls these functions in cells flagged `browser`.
 """
 import argparse, contextlib, html.parser, json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
@@ -28,6 +29,11 @@ def browser_missing() -> str|None:
     try: import playwright.sync_api  # noqa: F401
     except ImportError: return "the playwright Python package is missing: pip install playwright (no `playwright install` needed)"
     return None
+
+def require_browser():
+    "Raise, with the reason, when the browser checks cannot run here (they were asked for, so that is a failure)."
+    reason = browser_missing()
+    if reason: raise RuntimeError(f"the browser checks were asked for but cannot run: {reason}")
 
 def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -201,7 +207,7 @@ def check_docs(site:Path=ROOT/'_docs', out:Path=OUT) -> dict:
     if not (site/'index.html').exists(): raise FileNotFoundError(f"{site/'index.html'} is missing: run python tools/build_docs.py first")
     bad, n_links = broken_links(site)
     tutorials = sorted((site/'tutorials').glob('*.html')) if (site/'tutorials').exists() else []
-    second = tutorials[0] if tutorials else site/'widgets.html'
+    second = tutorials[0] if tutorials else next(site.rglob('widgets.html'), site/'widgets.html')
     shots = []
     with serve_folder(site) as base, chromium(viewport=(1280, 800)) as page:
         for f in [site/'index.html', second]:
@@ -225,7 +231,7 @@ def main():
     ap.add_argument('--out', default=str(OUT), help='folder for screenshots')
     a = ap.parse_args(); out = Path(a.out)
     reason = browser_missing()
-    if reason: print(f"SKIP  browser checks: {reason}"); return 0
+    if reason: print(f"FAIL  browser checks were asked for but cannot run: {reason}"); return 1
     ok = True
     if a.what in ('widget', 'all'):
         try: r = check_widget(out); print(f"PASS  widget in JupyterLab ({r['seconds']}s): {json.dumps(r)}")

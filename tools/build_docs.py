@@ -264,7 +264,7 @@ def build(out:Path=ROOT/'_docs', proc:bool=True, quiet:bool=False) -> dict:
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
     (out/'site.css').write_text(CSS + FMT.get_style_defs('.highlight'))
-    for pat in ['styles.css', '*.png', '*.svg', '*.jpg', 'tutorials/*.png']:
+    for pat in ['styles.css', '*.png', '*.svg', '*.jpg', 'tutorials/*.png', 'api/*.png']:
         for f in NBS.glob(pat): (out/f.relative_to(NBS)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, out/f.relative_to(NBS))
     if not (out/'styles.css').exists(): (out/'styles.css').write_text('')
     for p in pages.values():
