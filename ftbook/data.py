@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+import torch.nn.functional as F
 from .core import atomic_write, cache_dir
-from .augment import get_transforms
+from .augment import get_transforms, resize_size, BatchAugment, BatchEval
 
 # %% auto #0
 __all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'load_image', 'image_to_uint8', 'ImageDataset', 'load_elpv', 'stratified_split',
-           'stratified_subsample', 'class_balanced_sampler', 'DataLoaders', 'make_dataloaders', 'show_batch']
+           'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader', 'DataLoaders',
+           'make_dataloaders', 'show_batch']
 
 # %% ../nbs/api/01_data.ipynb #15622297
 def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
@@ -272,6 +274,35 @@ def class_balanced_sampler(targets:Sequence[int], # class index of every trainin
                                  replacement=True, generator=torch.Generator().manual_seed(seed))
 
 # %% ../nbs/api/01_data.ipynb #addd7373
+class StoreSize:
+    "Per-image uint8 resize to a common `side`×`side` square (shorter side to `side`, antialiased, then centre crop)."
+    def __init__(self, side:int): self.side = int(side)
+    def __call__(self, x:torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if (h, w) == (self.side, self.side): return x
+        r = self.side / min(h, w)
+        x = F.interpolate(x[None].float(), size=(max(self.side, round(h * r)), max(self.side, round(w * r))),
+                          mode='bilinear', antialias=True, align_corners=False)[0]
+        top, left = (x.shape[-2] - self.side) // 2, (x.shape[-1] - self.side) // 2
+        return x[:, top:top + self.side, left:left + self.side].round().clamp(0, 255).to(torch.uint8)
+    def __repr__(self): return f"StoreSize({self.side})"
+
+class TfmLoader:
+    "A DataLoader whose (x, y) batches leave as (tfm(x), y), `x` moved to `device` first (e.g. uint8 -> augmented)."
+    def __init__(self, dl:DataLoader, # yields (x, y) batches
+                 tfm:Callable, # batch transform, e.g. `BatchAugment` or `BatchEval`
+                 device:str|torch.device|None=None): # where the transform runs (None: where the batch is)
+        self.dl, self.tfm, self.device = dl, tfm, device
+    def __iter__(self):
+        for xb, yb in self.dl:
+            if self.device is not None: xb = xb.to(self.device, non_blocking=True)
+            yield self.tfm(xb), yb
+    def __len__(self): return len(self.dl)
+    def __getattr__(self, k):                   # dataset, batch_size, sampler, generator, drop_last of the loader
+        if k in ('dl', 'tfm', 'device') or k.startswith('__'): raise AttributeError(k)
+        return getattr(self.dl, k)
+    def __repr__(self): return f"TfmLoader({len(self.dl)} batches of {self.dl.batch_size}, {self.tfm!r})"
+
 class DataLoaders:
     "A training and a validation DataLoader, plus the class names and normalisation the rest of ftbook needs."
     def __init__(self,
@@ -291,6 +322,16 @@ class DataLoaders:
     def valid_ds(self): return self.valid.dataset
     @property
     def c(self) -> int: return len(self.classes)
+    def eval_loader(self, ds=None, # a dataset of this `DataLoaders` (default: the training set), or a subset of it
+                    bs:int|None=None): # batch size (default: the validation loader's)
+        "An unshuffled loader over `ds` with the evaluation transform (the training images without augmentation)."
+        ds, bs = self.train_ds if ds is None else ds, bs or self.valid.batch_size or 64
+        if isinstance(self.valid, TfmLoader):
+            if hasattr(ds, 'transform') and hasattr(ds, 'subset'): ds = ds.subset(np.arange(len(ds)))
+            return TfmLoader(DataLoader(ds, bs, shuffle=False), self.valid.tfm, self.valid.device)
+        vds = self.valid_ds
+        if hasattr(ds, 'subset') and hasattr(vds, 'transform'): ds = ds.subset(np.arange(len(ds)), vds.transform)
+        return DataLoader(ds, bs, shuffle=False)
     def __repr__(self):
         return (f"DataLoaders: {len(self.train_ds)} train / {len(self.valid_ds)} valid images, {self.c} classes, "
                 f"bs={self.train.batch_size}, size={self.size}, {self.n_skipped} files skipped")
@@ -311,8 +352,9 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
                      valid_bs:int|None=None, # validation batch size (default `bs`)
                      crop_pct:float=0.875, # centre-crop share for the evaluation transform
                      pin_memory:bool|None=None, # page-locked batches for faster GPU copies (default: with CUDA)
-                     **tfm_kwargs): # more `get_transforms` arguments for training: scale, hflip, vflip, jitter
-    "Split `ds` (stratified), attach train/eval transforms and wrap both parts in DataLoaders."
+                     device:str|torch.device|None=None, # where batch transforms run (None: CPU; a Learner sets its own)
+                     **tfm_kwargs): # training augmentation: scale, hflip, vflip, rot90, jitter (see `BatchAugment`)
+    "Split `ds` (stratified); uint8 batches augmented (train) or resized (valid) as whole batches, in DataLoaders."
     if not isinstance(ds, ImageDataset):
         raise TypeError(f"ds must be an ImageDataset (e.g. load_elpv() or ImageFolder), got {type(ds).__name__}")
     if not isinstance(bs, (int, np.integer)) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
@@ -325,9 +367,15 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
         train_idx = np.setdiff1d(np.arange(len(ds)), valid_idx)
     if len(train_idx) == 0 or len(valid_idx) == 0:
         raise ValueError("both the training and the validation set need at least one image")
-    train_tfms = train_tfms or get_transforms(size, True, mean, std, crop_pct=crop_pct, **tfm_kwargs)
-    train_ds = ds.subset(train_idx, train_tfms)
-    valid_ds = ds.subset(valid_idx, valid_tfms or get_transforms(size, False, mean, std, crop_pct=crop_pct))
+    per_image = train_tfms is not None or valid_tfms is not None
+    if per_image:
+        if tfm_kwargs.pop('rot90', False): raise ValueError("rot90 needs batch transforms: leave train_tfms unset")
+        train_tfms = train_tfms or get_transforms(size, True, mean, std, crop_pct=crop_pct, **tfm_kwargs)
+        valid_tfms = valid_tfms or get_transforms(size, False, mean, std, crop_pct=crop_pct)
+    else:
+        augment = BatchAugment(size, mean, std, seed=seed, **tfm_kwargs)           # checks the arguments early
+        train_tfms = valid_tfms = StoreSize(resize_size(size, crop_pct))            # uint8, a common square side
+    train_ds, valid_ds = ds.subset(train_idx, train_tfms), ds.subset(valid_idx, valid_tfms)
     if drop_last and bs > len(train_ds):
         raise ValueError(f"bs={bs} is larger than the training set ({len(train_ds)} images), so drop_last=True "
                          "leaves no batch at all: lower bs or pass drop_last=False")
@@ -337,6 +385,9 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     train = DataLoader(train_ds, bs, shuffle=sampler is None, sampler=sampler, drop_last=drop_last,
                        generator=torch.Generator().manual_seed(seed), **common)
     valid = DataLoader(valid_ds, valid_bs or bs, shuffle=False, drop_last=False, **common)
+    if not per_image:
+        train = TfmLoader(train, augment, device)
+        valid = TfmLoader(valid, BatchEval(size, mean, std, crop_pct), device)
     return DataLoaders(train, valid, ds.classes, mean, std, size, len(getattr(ds, 'skipped', [])), train_idx, valid_idx)
 
 # %% ../nbs/api/01_data.ipynb #d789f5b3
@@ -347,12 +398,16 @@ def show_batch(dls:DataLoaders, # from `make_dataloaders`
                seed:int=0): # which random training images and augmentations to show
     "A small grid of denormalised images titled with their class names; returns the matplotlib figure."
     import matplotlib.pyplot as plt
-    ds = dls.train_ds if train else dls.valid_ds
-    n = min(n, len(ds))
+    dl = dls.train if train else dls.valid
+    ds = dl.dataset; n = min(n, len(ds))
     with torch.random.fork_rng(devices=[]):                                   # leave the global RNG untouched
         torch.manual_seed(seed)
         idxs = torch.randperm(len(ds))[:n].tolist() if train else list(range(n))
-        xs, ys = zip(*(ds[i] for i in idxs))
+        if isinstance(dl, TfmLoader):                                         # uint8 images, a batch transform
+            tfm = copy.copy(dl.tfm)
+            if hasattr(tfm, 'generator'): tfm.generator = torch.Generator().manual_seed(seed)  # not the run's stream
+            xs, ys = tfm(torch.stack([ds[i][0] for i in idxs])).float(), [ds.targets[i] for i in idxs]
+        else: xs, ys = zip(*(ds[i] for i in idxs))
     mean, std = torch.tensor(dls.mean).view(3, 1, 1), torch.tensor(dls.std).view(3, 1, 1)
     nrows = math.ceil(n / ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(min(8, 2 * ncols), min(4, 2 * nrows)), dpi=80, squeeze=False)

@@ -106,6 +106,8 @@ class CleanTrainLoss(Callback):
     def before_fit(self):
         dls = self.learn.dls; tds, vds = dls.train.dataset, dls.valid.dataset
         self.idx = np.sort(np.random.default_rng(self.seed).choice(len(tds), min(self.n, len(tds)), replace=False))
+        if hasattr(dls, 'eval_loader') and hasattr(tds, 'subset'):   # ftbook DataLoaders: the evaluation view
+            self.dl = dls.eval_loader(tds.subset(self.idx)); return
         if hasattr(tds, 'subset'):          # an ftbook ImageDataset: a view with the validation transform
             ds = tds.subset(self.idx); ds.transform = getattr(vds, 'transform', None)
         else:

@@ -11,6 +11,7 @@ from torch import nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+from .data import TfmLoader
 from .optim import SCHEDS
 from .learner import Callback
 from .callbacks import GradientAccumulation
@@ -51,6 +52,8 @@ def shard_loader(dl:DataLoader, # a shuffled or sequential map-style DataLoader
                  global_batch:bool=True # `dl.batch_size` is the global batch, split over processes (else per process)
                 ) -> DataLoader:
     "A copy of `dl` that yields only this process's share of every batch, through a `DistributedSampler`."
+    if isinstance(dl, TfmLoader):                       # uint8 batches + a batch transform: shard the loader inside
+        return TfmLoader(shard_loader(dl.dl, rank, world_size, shuffle, seed, global_batch), dl.tfm, dl.device)
     if isinstance(dl.sampler, RandomSampler): shuffle = True if shuffle is None else shuffle
     elif isinstance(dl.sampler, SequentialSampler): shuffle = False if shuffle is None else shuffle
     else: raise ValueError(f"cannot shard a DataLoader with a {type(dl.sampler).__name__}: data-parallel training here "
@@ -153,16 +156,16 @@ class DistributedCallback(Callback):
         dist.all_reduce(t)  # sum of losses and of samples over processes: the history's train_loss is the global mean
         l._loss_sum, l._n_seen = t[0].item(), int(t[1].item())
 
-    def _evaluate(self, dl, with_losses:bool=False):
+    def _evaluate(self, dl, with_losses:bool=False, tta=None):
         "`Learner._eval_local` over this process's share of `dl`, gathered from all processes (as one process would)."
         l = self.learn
         ddp, l.model = l.model, l.model.module  # evaluate the plain model: no DDP buffer broadcasts in every forward
         try:
             if not isinstance(getattr(dl, 'sampler', None), SequentialSampler) or dl.drop_last:
                 # a shuffled loader cannot be put back in order: every process evaluates all
-                return l._eval_local(dl, with_losses)
+                return l._eval_local(dl, with_losses, tta)
             share = shard_loader(dl, self.rank, self.world_size, global_batch=False)
-            probs, targs, _, losses = l._eval_local(share, with_losses=True)
+            probs, targs, _, losses = l._eval_local(share, with_losses=True, tta=tta)
         finally: l.model = ddp
         n = len(dl.dataset)
         probs, targs, losses = (merge_shards(_gather(t, l.device), n) for t in (probs, targs, losses))

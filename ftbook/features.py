@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from .core import get_device
+from .perf import autocast_for
 from .data import DataLoaders
 from .models import set_bn_eval
 
@@ -29,15 +30,17 @@ def _check_timm(model):
 @torch.no_grad()
 def extract_features(model:nn.Module, # a timm model; it is put in eval mode for the pass, then restored
                      dl:Iterable, # batches of (x, y)
-                     device:str|torch.device|None=None # None: the best available
+                     device:str|torch.device|None=None, # None: the best available
+                     precision:str='auto' # 'auto': bf16 where the device has it natively (`precision_policy`)
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     "Pre-logit features [N, D] (float32, CPU) and targets [N] of every sample in `dl`, in loader order."
     _check_timm(model)
     dev, was_training = get_device(device), model.training
-    model.to(dev).eval()
-    feats, targs = [], []
+    model.to(dev, memory_format=torch.channels_last).eval()
+    autocast, feats, targs = autocast_for(dev, precision), [], []
     for xb, yb in dl:
-        feats.append(pre_logits(model, xb.to(dev)).float().cpu()); targs.append(torch.as_tensor(yb))
+        with autocast(): f = pre_logits(model, xb.to(dev).contiguous(memory_format=torch.channels_last))
+        feats.append(f.float().cpu()); targs.append(torch.as_tensor(yb))
     model.train(was_training); set_bn_eval(model)
     if not feats: raise ValueError("the loader yields no batches: nothing to extract")
     return torch.cat(feats), torch.cat(targs).long()
@@ -53,22 +56,16 @@ def _copy_generator(g:torch.Generator|None) -> torch.Generator|None:
     if g is None: return None
     new = torch.Generator(); new.set_state(g.get_state()); return new
 
-def _eval_view(dls):
-    "The training set with the validation transform (no augmentation), when the datasets allow it."
-    tds, vds = dls.train.dataset, dls.valid.dataset
-    if hasattr(tds, 'subset') and hasattr(vds, 'transform'):
-        return tds.subset(np.arange(len(tds)), transform=vds.transform)
-    return tds
-
 def cache_features(model:nn.Module, # a timm model whose backbone stays frozen
                    dls, # image DataLoaders (`make_dataloaders`), or anything with `.train` and `.valid`
                    bs:int|None=None, # training batch size over features (default: that of `dls.train`)
-                   device:str|torch.device|None=None
+                   device:str|torch.device|None=None,
+                   precision:str='auto' # of the backbone pass (`extract_features`)
                   ) -> DataLoaders:
     "DataLoaders over the pre-logit features of `dls` (training images not augmented), to train `probe_head` on."
     eval_bs = dls.valid.batch_size or 64
-    ft, yt = extract_features(model, DataLoader(_eval_view(dls), eval_bs), device)    # (N_train, D), (N_train,)
-    fv, yv = extract_features(model, dls.valid, device)                                # (N_valid, D), (N_valid,)
+    ft, yt = extract_features(model, dls.eval_loader(bs=eval_bs), device, precision)  # (N_train, D), (N_train,)
+    fv, yv = extract_features(model, dls.valid, device, precision)                            # (N_valid, D), (N_valid,)
     sampler = dls.train.sampler
     if isinstance(sampler, WeightedRandomSampler):                                     # keep the balanced sampling
         sampler = WeightedRandomSampler(sampler.weights, sampler.num_samples, sampler.replacement,

@@ -16,6 +16,9 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .core import set_seed, get_device, to_device, atomic_save
 from .models import set_bn_eval
+from .perf import autocast_for
+from .augment import tta_views
+from .data import TfmLoader
 from .metrics import accuracy, macro_f1
 from .optim import SCHEDS, trainable_param_groups
 
@@ -117,7 +120,9 @@ class Learner:
                  device:str|torch.device|None=None, # None picks the best available
                  path:str|Path|None=None, # folder for checkpoints (default: current folder)
                  param_groups:list[dict]|None=None, # e.g. discriminative lrs: [{'params': [...], 'lr': 1e-5}, ...]
-                 progress:bool=True): # show progress bars and one line per epoch
+                 progress:bool=True, # show progress bars and one line per epoch
+                 channels_last:bool=True, # channels-last weights and inputs (faster convolutions)
+                 infer_precision:str='auto'): # evaluation autocast: 'auto' (bf16 where native), 'fp32', 'bf16'
         for part in ('train', 'valid'):
             if not hasattr(getattr(dls, part, None), '__iter__'):
                 raise TypeError(f"dls has no iterable .{part}: pass an object with .train and .valid DataLoaders "
@@ -126,6 +131,10 @@ class Learner:
         self.metrics = [_get_metric(m) for m in metrics]
         self.lr, self.wd, self.opt_func, self.param_groups = lr, wd, opt_func, param_groups
         self.device = get_device(device); self.model.to(self.device)
+        self.channels_last, self.infer_autocast = channels_last, autocast_for(self.device, infer_precision)
+        if channels_last: self.model.to(memory_format=torch.channels_last)
+        for dl in (dls.train, dls.valid):
+            if isinstance(dl, TfmLoader) and dl.device is None: dl.device = self.device   # augment where we train
         self.path = Path(path) if path is not None else Path('.')
         self.cbs, self.history, self.batch_losses, self.batch_lrs = [], [], [], []
         self.opt, self.scaler, self.autocast = None, None, contextlib.nullcontext
@@ -134,6 +143,13 @@ class Learner:
         self.is_main, self.evaluator = True, None
         self.add_cbs(cbs)
         if progress: self.add_cb(ProgressCallback())
+
+    def _inputs(self, xb):
+        "`xb` on the learner's device (channels-last if it is an image batch and the learner uses it)."
+        xb = to_device(xb, self.device)
+        if self.channels_last and isinstance(xb, torch.Tensor) and xb.ndim == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        return xb
 
     def add_cb(self, cb:Callback):
         "Add a callback (an instance, or a class to instantiate)."
@@ -232,7 +248,7 @@ def _do_batch(self:Learner):
     self.step_idx = self.epoch*self.n_iter + self.iter
     mult = self.sched_fn(self.step_idx)
     for g in self.opt.param_groups: g['lr'] = g['base_lr']*mult
-    self.xb, self.yb = to_device((self.xb, self.yb), self.device)
+    self.xb, self.yb = self._inputs(self.xb), to_device(self.yb, self.device)
     self('before_batch')
     with self.autocast():
         self.pred = self.model(self.xb); self('after_pred')
@@ -276,47 +292,59 @@ def per_sample_loss(loss_func:Callable, pred:torch.Tensor, targ:torch.Tensor) ->
     return torch.stack([loss_func(pred[i:i+1], targ[i:i+1]) for i in range(len(targ))])
 
 @patch
-def _eval_local(self:Learner, dl, with_losses:bool=False):
-    "(probs, targets, mean loss) over `dl`, plus per-sample losses if `with_losses`; model in eval mode."
+def _eval_local(self:Learner, dl, with_losses:bool=False, tta=None):
+    "(probs, targets, mean loss) over `dl` (+ per-sample losses if `with_losses`), averaged over `tta` views."
     self.model.eval()
+    views = None if tta in (None, 'none') else [f for _, f in tta_views(tta)]
+    autocast = self.infer_autocast if self.autocast is contextlib.nullcontext else self.autocast
     probs, targs, losses, tot, n = [], [], [], 0., 0
     for xb, yb in dl:
-        xb, yb = to_device((xb, yb), self.device)
-        with torch.no_grad(), self.autocast():
-            pred = self.model(xb)                                   # (B, C) logits
-            loss = self.loss_func(pred, yb).item()
-            if with_losses: losses.append(per_sample_loss(self.loss_func, pred, yb).float().cpu())
-        tot += loss*len(yb); n += len(yb)
-        probs.append(F.softmax(pred.float(), dim=1).cpu()); targs.append(yb.cpu())
+        xb, yb = self._inputs(xb), to_device(yb, self.device)
+        with torch.no_grad(), autocast():
+            if views is None:
+                pred = self.model(xb)                                   # (B, C) logits
+                loss = self.loss_func(pred, yb).float()
+                p = F.softmax(pred.float(), dim=1)
+                if with_losses: losses.append(per_sample_loss(self.loss_func, pred, yb).float().cpu())
+            else:                                                       # mean of the views' probabilities (B, C)
+                p = torch.stack([F.softmax(self.model(v(xb)).float(), dim=1) for v in views]).mean(0)
+                nll = -p.gather(1, yb[:, None].long()).clamp_min(1e-12).log()[:, 0]     # (B,) NLL of the average
+                loss = nll.mean()
+                if with_losses: losses.append(nll.cpu())
+        tot += loss.item() * len(yb); n += len(yb)
+        probs.append(p.cpu()); targs.append(yb.cpu())
     if n == 0: raise ValueError("the loader yields no batches: nothing to evaluate")
     res = (torch.cat(probs), torch.cat(targs).long(), tot/n)
     return res + (torch.cat(losses),) if with_losses else res
 
 @patch
-def _eval(self:Learner, dl, with_losses:bool=False):
+def _eval(self:Learner, dl, with_losses:bool=False, tta=None):
     "`_eval_local`, or `learn.evaluator` (same signature and results) when set, e.g. to split work over processes."
-    return (self.evaluator or self._eval_local)(dl, with_losses)
+    return (self.evaluator or self._eval_local)(dl, with_losses, tta)
 
 @patch
-def get_preds(self:Learner, dl=None # a DataLoader of (x, y); default: `dls.valid`
+def get_preds(self:Learner, dl=None, # a DataLoader of (x, y); default: `dls.valid`
+              tta=None # test-time augmentation: a name in `ftbook.augment.TTA_SETS` or a list of view names
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "(probs [N,C], targets [N], per-sample losses [N]) over `dl` in loader order."
-    probs, targs, _, losses = self._eval(self.dls.valid if dl is None else dl, with_losses=True)
+    "(probs [N,C], targets [N], per-sample losses [N]) over `dl` in loader order; with `tta`, averaged over views."
+    probs, targs, _, losses = self._eval(self.dls.valid if dl is None else dl, with_losses=True, tta=tta)
     return probs, targs, losses
 
 @patch
-def validate(self:Learner, dl=None) -> dict:
-    "`valid_loss` and every metric over `dl` (default: `dls.valid`)."
-    probs, targs, loss = self._eval(self.dls.valid if dl is None else dl)
+def validate(self:Learner, dl=None, tta=None) -> dict:
+    "`valid_loss` and every metric over `dl` (default: `dls.valid`), optionally with test-time augmentation."
+    probs, targs, loss = self._eval(self.dls.valid if dl is None else dl, tta=tta)
     return dict(valid_loss=loss, **{n: f(probs, targs) for n, f in self.metrics})
 
 @patch
-def predict(self:Learner, xb:torch.Tensor # a batch of inputs; use x[None] for a single image
+def predict(self:Learner, xb:torch.Tensor, # a batch of inputs; use x[None] for a single image
+            tta=None # test-time augmentation views (see `get_preds`)
            ) -> tuple[torch.Tensor, torch.Tensor]:
     "(predicted classes [N], probabilities [N,C]) for a batch of inputs."
-    self.model.eval()
-    with torch.no_grad(), self.autocast(): logits = self.model(to_device(xb, self.device)).float()   # (N, C)
-    probs = F.softmax(logits, dim=1).cpu()
+    self.model.eval(); xb = self._inputs(xb)
+    autocast = self.infer_autocast if self.autocast is contextlib.nullcontext else self.autocast
+    with torch.no_grad(), autocast():
+        probs = torch.stack([F.softmax(self.model(f(xb)).float(), dim=1) for _, f in tta_views(tta)]).mean(0).cpu()
     return probs.argmax(1), probs
 
 # %% ../nbs/api/03_learner.ipynb #e7642180
