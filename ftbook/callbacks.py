@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 import torch
 from torch import nn
+from .core import remove_stale_tmp
 from .learner import Callback, CancelStepException, best_epoch, _monitor_mode
 
 # %% auto #0
@@ -59,6 +60,7 @@ class SaveCheckpoint(Callback):
         self.ckpt_dir, self.best = Path(path) if path is not None else None, None
     def before_fit(self):
         self.ckpt_dir, self.best = Path(self.path) if self.path is not None else self.learn.path/'checkpoints', None
+        if self.learn.is_main: remove_stale_tmp(self.ckpt_dir)     # left by a process killed while it wrote
     def after_epoch(self):
         l = self.learn
         if self.keep_best and best_epoch(l.history, self.monitor, self.mode) == l.epoch:   # the best epoch so far

@@ -4,25 +4,29 @@
 
 # %% ../nbs/api/10_cli.ipynb #975ca799
 from __future__ import annotations
-import argparse, dataclasses, inspect, json, time, types, typing
+import argparse, dataclasses, hashlib, inspect, json, os, shlex, shutil, sys, tempfile, time, traceback, types, typing
 from pathlib import Path
 from typing import Literal
 from fastcore.docments import docments
-from .core import set_seed, get_device, count_params, atomic_write_text
+import ftbook
+from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
 from .data import load_elpv, make_dataloaders, stratified_subsample
 from .folder import ImageFolder
-from .models import create_model, model_norm
+from .models import create_model, model_norm, resolve_model_name
 from .metrics import classification_metrics
+from .optim import SCHEDS
+from .checkpoint import checkpoint_progress
 from .learner import best_epoch, history_frame
 from .callbacks import EarlyStopping, SaveCheckpoint
-from .tracking import RunFolderLogger, MLflowCallback
+from .tracking import RunFolderLogger, MLflowCallback, _mlflow
 from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
 from .analysis import plot_confusion_matrix
 from .export import export_bundle
 
 # %% auto #0
-__all__ = ['finetune', 'add_arguments', 'finetune_parser', 'finetune_main']
+__all__ = ['RUN_FILE', 'RUN_FORMAT', 'OWN_ENTRIES', 'USAGE_ERRORS', 'finetune', 'add_arguments', 'finetune_parser',
+           'finetune_main']
 
 # %% ../nbs/api/10_cli.ipynb #4ee5481e
 _SET_BY_RUN = ('progress', 'resume')   # StrategyConfig fields that `finetune` sets from its own arguments
@@ -59,31 +63,207 @@ def _settings() -> list[str]:
     "The `StrategyConfig` fields that are `ftbook-finetune` flags."
     return _cli_fields(StrategyConfig, skip=_SET_BY_RUN)
 
-def _load_data(data:str, classes:int):
-    "The dataset named by `--data`: 'elpv' or a folder with one subfolder per class."
-    if data == 'elpv': return load_elpv(n_classes=classes)
-    p = Path(data).expanduser()
-    if not p.exists():
-        raise ValueError(f"--data {data!r}: no such folder; pass 'elpv' or a folder with one subfolder per class")
-    return ImageFolder(p)
+def _load_data(data:str, classes:int|None):
+    "The dataset named by `--data`: 'elpv' or a folder with one subfolder per class (checked by `_check_arguments`)."
+    return load_elpv(n_classes=classes or 4) if data == 'elpv' else ImageFolder(Path(data).expanduser())
 
 def _json(v):
     "Plain JSON values for the recorded configuration."
     return v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
 
 # %% ../nbs/api/10_cli.ipynb #1ece3ec8
+def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
+    "Refuse any argument that cannot work, naming its flag; return the `pretrained` setting that will run."
+    flag = lambda k: '--' + k.replace('_', '-')
+    for k, v, lo in [('epochs', cfg.epochs, 1), ('size', run['size'], 32), ('bs', run['bs'], 1),
+                     ('workers', run['workers'], 0), ('freeze_epochs', cfg.freeze_epochs, 0),
+                     ('train_groups', cfg.train_groups, 1)]:
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{flag(k)} must be >= {lo}, got {v}")
+    for k, hint in [('limit', 'leave it out to use every image'),
+                    ('patience', 'leave it out to train every epoch and keep the best one')]:
+        v = run[k]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{flag(k)} must be >= 1, got {v} ({hint})")
+    for ok, msg in [(cfg.lr > 0, f"--lr must be > 0, got {cfg.lr}"),
+                    (0 < run['valid_pct'] < 1, f"--valid-pct must be between 0 and 1, got {run['valid_pct']}"),
+                    (cfg.lr_mult > 0, f"--lr-mult must be > 0, got {cfg.lr_mult}"),
+                    (0 < cfg.decay <= 1, f"--decay must be in (0, 1] (1: no layer-wise decay), got {cfg.decay}"),
+                    (cfg.wd >= 0, f"--wd must be >= 0, got {cfg.wd}"),
+                    (0 <= cfg.label_smoothing < 1, f"--label-smoothing must be in [0, 1), got {cfg.label_smoothing}"),
+                    (min(cfg.class_weights, cfg.mixup, cfg.cutmix) >= 0, "--class-weights, --mixup and --cutmix must "
+                     f"be >= 0, got {cfg.class_weights}, {cfg.mixup}, {cfg.cutmix}"),
+                    (cfg.drop_rate is None or 0 <= cfg.drop_rate < 1,
+                     f"--drop-rate must be in [0, 1), got {cfg.drop_rate}"),
+                    (cfg.sched in SCHEDS, f"--sched must be one of {', '.join(SCHEDS)}, got {cfg.sched!r}"),
+                    (run['strategy'] in STRATEGIES, f"unknown strategy {run['strategy']!r}; choose one of "
+                     f"{', '.join(STRATEGIES)}"),
+                    (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}")]:
+        if not ok: raise ValueError(msg)
+    data = str(run['data'])
+    if data != 'elpv':
+        d = Path(data).expanduser()
+        if not d.exists():
+            raise ValueError(f"--data {data!r}: no such folder; pass 'elpv' or a folder with one subfolder per class")
+        if not d.is_dir():
+            raise ValueError(f"--data {data!r} is a file; pass 'elpv' or a folder with one subfolder per class")
+        if run['classes'] is not None:
+            raise ValueError(f"--classes is for elpv only (4 defect levels or 2); the classes of {data!r} are its "
+                             "subfolders: leave --classes out")
+    resolve_model_name(cfg.model)                                     # the name only: nothing is built or loaded
+    get_device(cfg.device)
+    pre = False if run['strategy'] == 'scratch' or cfg.pretrained in (False, 'none') else \
+          True if cfg.pretrained in (True, 'auto', None) else cfg.pretrained
+    if isinstance(pre, (str, Path)) and not Path(pre).expanduser().is_file():
+        raise FileNotFoundError(f"--pretrained {pre}: no such file; pass 'auto', 'none' or a .pth/.safetensors file")
+    return pre
+
+# %% ../nbs/api/10_cli.ipynb #6636a533
+RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'
+# what ftbook-finetune writes into --out (run.json last: removed last, so a half-cleared folder is still a run's)
+OWN_ENTRIES = ('config.json', 'fit.json', 'metrics.json', 'history.csv', 'loss_curve.png', 'confusion_matrix.png',
+               'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', RUN_FILE)
+_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow')   # they do not change the results
+_TRASH = '.ftbook-replaced-'
+
+def _entries(out:Path) -> list[str]:
+    "The names in `out`, without leftovers of interrupted writes: temporary files, a half-deleted old run."
+    if not out.is_dir(): return []
+    return sorted(n for n in os.listdir(out) if not (n.startswith(_TRASH) or n.startswith('.') and n.endswith('.tmp')))
+
+def _check_writable(out:Path):
+    "Refuse an `out` that is a file or lies below one, or that this user cannot write to (tried, not guessed)."
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file; pass a folder (created if missing)")
+    there = out
+    while not there.exists(): there = there.parent
+    if not there.is_dir(): raise ValueError(f"--out {out}: {there} is a file, so the folder cannot be created")
+    try: os.rmdir(tempfile.mkdtemp(prefix='.ftbook-write-test-', dir=there))
+    except OSError as e:
+        raise ValueError(f"--out {out} is not writable ({there}: {e.strerror}); choose a folder you can write to") \
+            from None
+
+def _read_run(out:Path) -> dict|None:
+    "The run record in `out`, or None."
+    f = out/RUN_FILE
+    if not f.is_file(): return None
+    try: rec = json.loads(f.read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"{f} is unreadable ({e}); start a new run with --overwrite")
+    if not isinstance(rec, dict) or rec.get('format') != RUN_FORMAT:
+        raise ValueError(f"{f} is not an ftbook-finetune run record; choose another --out")
+    return rec
+
+def _check_out(out:Path, resume:bool, overwrite:bool) -> dict|None:
+    "Refuse an `out` that cannot take this run; return the recorded run when resuming."
+    if resume and overwrite:
+        raise ValueError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
+    _check_writable(out)
+    names = [n for n in _entries(out) if n != 'error.log' or len(_entries(out)) > 1]   # a lone error.log: no run
+    rec = _read_run(out) if names else None
+    pid = rec.get('pid') if rec and rec.get('status') == 'running' else None
+    if isinstance(pid, int) and pid > 0 and pid != os.getpid() and _pid_alive(pid):   # two runs in one folder: never
+        raise ValueError(f"the run in {out} is still running (process {pid}): wait for it or stop it, or choose "
+                         "another --out")
+    if resume:
+        if rec is None:
+            raise ValueError(f"--resume: {out} holds no run to continue (no {RUN_FILE}); leave --resume out")
+        if rec.get('status') == 'finished':
+            raise ValueError(f"--resume: the run in {out} has finished; pass --overwrite to run it again, or another "
+                             "--out")
+        return rec
+    if names and not overwrite:
+        shown = ', '.join(names[:4]) + (', ...' if len(names) > 4 else '')
+        raise ValueError(f"--out {out} is not empty ({shown}): pass --resume to continue the run in it, --overwrite to "
+                         "replace it, or another --out")
+    foreign = [n for n in names if n not in OWN_ENTRIES]
+    if foreign:
+        shown = ', '.join(foreign[:4]) + (', ...' if len(foreign) > 4 else '')
+        raise ValueError(f"--overwrite refused: {out} holds files ftbook-finetune did not write ({shown}); choose "
+                         "another --out")
+    return None
+
+def _requested(run:dict, cfg:StrategyConfig) -> dict:
+    "This run's arguments as requested (defaults included, `--data` folders as absolute paths): what resume compares."
+    args = {k: _json(v) for k, v in {**{k: getattr(cfg, k) for k in _settings()}, **run}.items()}
+    if args['data'] != 'elpv': args['data'] = str(Path(args['data']).expanduser().resolve())
+    return args
+
+def _compare_arguments(recorded:dict, now:dict, out:Path):
+    "Refuse to resume with other arguments than the run's, naming each one that differs."
+    diff = [k for k in now if k not in _NOT_COMPARED and recorded.get(k) != now[k]]
+    if diff:
+        what = '; '.join(f"--{k.replace('_', '-')} is {now[k]!r}, the run used {recorded.get(k)!r}" for k in diff)
+        raise ValueError(f"--resume refused: {what}. Resume with the run's settings (see {out/RUN_FILE}), or start a "
+                         "new run (--overwrite, or another --out)")
+
+def _fingerprint(ds) -> dict:
+    "What identifies the data of a run: class names, number of images, a hash of the file names and labels."
+    blob = json.dumps([list(ds.classes), [str(n) for n in ds.names], [int(t) for t in ds.targets]]).encode()
+    return dict(classes=list(ds.classes), n_images=len(ds), sha256=hashlib.sha256(blob).hexdigest()[:16])
+
+def _compare_data(recorded:dict, now:dict, out:Path):
+    "Refuse to resume on other data than the run's, saying how it differs."
+    if recorded == now: return
+    what = (f"the classes are {now['classes']}, the run's were {recorded['classes']}"
+            if now['classes'] != recorded['classes'] else
+            f"the data holds {now['n_images']} images, the run used {recorded['n_images']}"
+            if now['n_images'] != recorded['n_images'] else "the data holds other files or labels than the run used")
+    raise ValueError(f"--resume refused: {what}. Resume with the run's data, or start a new run (--overwrite, or "
+                     "another --out)")
+
+def _update_run(out:Path, **changes):
+    "Rewrite run.json with `changes` (status, times, error)."
+    atomic_write_text(json.dumps({**(_read_run(out) or {}), **changes}, indent=2), out/RUN_FILE)
+
+def _start_run(out:Path, record:dict|None, overwrite:bool, new:dict) -> bool:
+    "Make `out` hold this run (the old one's files removed with --overwrite); write run.json. True if `out` is new."
+    created = not out.exists() or overwrite                               # (a replaced run's folder holds only ours)
+    out.mkdir(parents=True, exist_ok=True)
+    if overwrite or (out/'error.log').exists() and record is None:       # replace the old run / a lone error.log
+        trash = out/f'{_TRASH}{os.getpid()}'; trash.mkdir(exist_ok=True)
+        for n in OWN_ENTRIES:                                             # renames: the old run goes at once
+            if os.path.lexists(out/n): os.replace(out/n, trash/n)
+    for n in os.listdir(out):                                             # this one's, or an interrupted clean-up's
+        if n.startswith(_TRASH): shutil.rmtree(out/n, ignore_errors=True)
+    remove_stale_tmp(out); remove_stale_tmp(out/'checkpoints')
+    now = time.strftime('%Y-%m-%dT%H:%M:%S')
+    if record is None: _update_run(out, **new, status='running', started=now, pid=os.getpid())
+    else: _update_run(out, status='running', pid=os.getpid(), resumed=record.get('resumed', []) + [now],
+                      settings=new['settings'])
+    return created
+
+def _end_run(out:Path, created:bool, resuming:bool, e:BaseException):
+    "After a failure: leave no trace of a run that saved no epoch and failed for its arguments or data, or record it."
+    nothing_saved = not (out/'checkpoints'/'last.pt').exists()
+    if nothing_saved and not resuming and isinstance(e, (KeyboardInterrupt,) + USAGE_ERRORS):
+        if created: shutil.rmtree(out, ignore_errors=True)
+        else:
+            for n in OWN_ENTRIES: shutil.rmtree(out/n, ignore_errors=True) if (out/n).is_dir() else \
+                                  (out/n).unlink(missing_ok=True)
+        return
+    status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
+    _update_run(out, status=status, error=None if status == 'interrupted' else f"{type(e).__name__}: {_one_line(e)}")
+
+# exit status 2: the arguments or the data are wrong (one line says which); any other exception is a bug (exit 1)
+USAGE_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, ImportError, FloatingPointError)
+
+def _one_line(e:BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+# %% ../nbs/api/10_cli.ipynb #6748d266
 def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder with one subfolder per class
              out:str='runs/finetune', # folder for metrics, history, plots, the checkpoint and the bundle
              strategy:str='finetune', # how to train: a name in `ftbook.strategies.STRATEGIES`
              size:int=128, # image side in pixels (224 is the ImageNet size; 128 keeps CPU runs short)
              bs:int=32, # batch size (lowered to half the training set for tiny datasets)
              valid_pct:float=0.2, # share of every class held out for validation
-             limit:int|None=None, # use at most this many images (stratified), for quick runs
-             classes:Literal[2, 4]=4, # elpv only: 4 defect levels or 2 (defective or not)
+             limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
+             classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
              balanced:bool=False, # sample every class equally often
              patience:int|None=None, # early-stopping patience in epochs (default: train all epochs, keep the best)
              workers:int=0, # data-loader worker processes
-             resume:bool=False, # continue an interrupted run from the last checkpoint in `out`
+             resume:bool=False, # continue the interrupted run in `out` (same settings and data) from its last epoch
+             overwrite:bool=False, # replace the run in `out` (only the files ftbook-finetune writes)
              mlflow:bool=False, # also log params, per-epoch metrics and artifacts to an MLflow store in out/mlruns
              quiet:bool=False, # no progress bars
              **settings # training settings: fields of `StrategyConfig` (model, pretrained, epochs, lr, ...)
@@ -96,43 +276,58 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
         raise ValueError(f"unknown setting(s) {bad}: pass fields of StrategyConfig except {list(_SET_BY_RUN)} "
                          f"({', '.join(f for f in fields if f not in _SET_BY_RUN)})")
     cfg = StrategyConfig(**settings)
-    for name, v, lo in [('epochs', cfg.epochs, 1), ('size', size, 32), ('bs', bs, 1)]:
-        if int(v) < lo: raise ValueError(f"--{name} must be >= {lo}, got {v}")
-    if not cfg.lr > 0: raise ValueError(f"--lr must be > 0, got {cfg.lr}")
-    if not 0 < valid_pct < 1: raise ValueError(f"--valid-pct must be between 0 and 1, got {valid_pct}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    # what actually runs: weights resolved, the head-only stage shorter than the budget, a batch size that fits
-    pre = False if strategy == 'scratch' or cfg.pretrained in (False, 'none') else \
-          True if cfg.pretrained in (True, 'auto', None) else cfg.pretrained
-    if isinstance(pre, (str, Path)) and not Path(pre).expanduser().is_file():
-        raise FileNotFoundError(f"--pretrained {pre}: no such file; pass 'auto', 'none' or a .pth/.safetensors file")
-    t0, out = time.time(), Path(out); out.mkdir(parents=True, exist_ok=True)
-    set_seed(cfg.seed); dev = get_device(cfg.device)
+    pre = _check_arguments(run, cfg)                      # every argument, before anything is loaded
+    out = run['out'] = Path(out).expanduser()
+    record, requested = _check_out(out, resume, overwrite), _requested(run, cfg)
+    if record is not None: _compare_arguments(record['arguments'], requested, out)
+    if mlflow:                                            # before anything is loaded: the pip line to run
+        try: _mlflow()
+        except ImportError: raise ImportError("--mlflow needs the mlflow package: pip install mlflow") from None
+    t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
     ds = _load_data(str(data), classes)
+    if limit and limit > len(ds):
+        raise ValueError(f"--limit {limit} is more than the {len(ds)} images in {data}; pass a smaller --limit, or "
+                         "leave it out to use every image")
     if limit: ds = ds.subset(stratified_subsample(ds.targets, int(limit), seed=cfg.seed))
+    data_id = _fingerprint(ds)
+    if record is not None: _compare_data(record['data'], data_id, out)
+    can_resume = resume and (out/'checkpoints'/'last.pt').is_file()
+    if resume and not can_resume:
+        print(f"ftbook-finetune: no finished epoch in {out} to resume from: starting from the first epoch",
+              file=sys.stderr)
+    # what actually runs: weights resolved, the head-only stage shorter than the budget, a batch size that fits
     cfg = dataclasses.replace(cfg, pretrained=pre, freeze_epochs=min(cfg.freeze_epochs, cfg.epochs - 1),
-                              device=str(dev), progress=not quiet, resume=True if resume else None)
+                              device=str(dev), progress=not quiet, resume=True if can_resume else None)
+    run.update(data=requested['data'], classes=classes or (4 if data == 'elpv' else None), resume=bool(can_resume))
     run['bs'] = bs = min(bs, max(1, int(len(ds) * (1 - valid_pct)) // 2))
     mean, std = model_norm(create_model(cfg.model, num_classes=len(ds.classes), pretrained=pre))  # the weights' norm
     dls = make_dataloaders(ds, valid_pct=valid_pct, size=size, bs=bs, mean=mean, std=std, seed=cfg.seed,
                            num_workers=workers, balanced=balanced)
     config = {k: _json(v) for k, v in {**vars(cfg), **run}.items() if k in run or k in _settings()}
-    def callbacks():  # fresh for every fit of the strategy
-        cbs = [EarlyStopping(patience=patience or cfg.epochs + 1, restore_best=True),  # no --patience: keep the best
-               SaveCheckpoint(out/'checkpoints'),  # last.pt every epoch (for --resume) and best.pt
-               RunFolderLogger(out, config=config, metrics_name='fit.json')]  # config.json, history.csv every epoch
-        return cbs + ([MLflowCallback(run_name=out.name, params=config)] if mlflow else [])
-    learn = train_strategy(strategy, dls, dataclasses.replace(cfg, cbs=callbacks))
-    probs, targets, _ = learn.get_preds()
-    res = classification_metrics(targets, probs, dls.classes)
-    trainable, total = count_params(learn.model)
-    best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
-    res.update(n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), n_skipped=int(dls.n_skipped),
-               trainable_params=trainable, total_params=total, epochs_run=len(learn.history), best_epoch=int(best),
-               seconds=round(time.time()-t0, 1), device=str(dev), classes=list(dls.classes), config=config)
-    _write_outputs(out, learn, res, dls.classes)
-    export_bundle(learn.model, out/'bundle', dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')})
+    new = dict(format=RUN_FORMAT, format_version=1, arguments=requested, data=data_id, settings=config,
+               ftbook_version=ftbook.__version__)
+    created = _start_run(out, record, overwrite, new)
+    try:
+        def callbacks():  # fresh for every learner of the strategy
+            cbs = [EarlyStopping(patience=patience or cfg.epochs + 1, restore_best=True),  # no --patience: keep best
+                   SaveCheckpoint(out/'checkpoints'),  # last.pt every epoch (for --resume) and best.pt
+                   RunFolderLogger(out, config=config, metrics_name='fit.json')]  # config.json, history.csv
+            return cbs + ([MLflowCallback(run_name=out.name, params=config)] if mlflow else [])
+        learn = train_strategy(strategy, dls, dataclasses.replace(cfg, cbs=callbacks))
+        probs, targets, _ = learn.get_preds()
+        res = classification_metrics(targets, probs, dls.classes)
+        trainable, total = count_params(learn.model)
+        best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
+        skipped = [dict(file=f, reason=r) for f, r in getattr(ds, 'skipped', [])]
+        res.update(n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), n_skipped=len(skipped), skipped=skipped,
+                   trainable_params=trainable, total_params=total, epochs_run=len(learn.history),
+                   best_epoch=int(best), seconds=round(time.time()-t0, 1), device=str(dev), classes=list(dls.classes),
+                   config=config)
+        _write_outputs(out, learn, res, dls.classes)
+        export_bundle(learn.model, out/'bundle', dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')})
+    except BaseException as e:
+        _end_run(out, created, bool(can_resume), e); raise
+    _update_run(out, status='finished', finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     return res
 
 # %% ../nbs/api/10_cli.ipynb #dc7fb158
@@ -179,17 +374,38 @@ def finetune_parser() -> argparse.ArgumentParser:
                   skip=_SET_BY_RUN)
     return p
 
+def _error_log(out:Path, e:BaseException) -> Path:
+    "Write the traceback of `e` to out/error.log (a temporary file if `out` cannot take it); return the path."
+    text = ''.join(traceback.format_exception(type(e), e, e.__traceback__))
+    try: return atomic_write_text(text, out/'error.log')
+    except OSError:
+        fd, path = tempfile.mkstemp(prefix='ftbook-finetune-error-', suffix='.log')
+        with os.fdopen(fd, 'w') as f: f.write(text)
+        return Path(path)
+
+def _interrupted(out:Path) -> str:
+    "What Ctrl+C left: the finished epochs saved in the checkpoint (if any) and how to continue."
+    last = out/'checkpoints'/'last.pt'
+    if not last.is_file():
+        return "interrupted before the first epoch finished: nothing was saved" + \
+               ("" if out.exists() else f" ({out} was not kept)")
+    try: done = f"{checkpoint_progress(last)['epochs_done']} finished epoch(s) are saved"
+    except (OSError, ValueError, KeyError): done = "the last finished epoch is saved"
+    return f"interrupted; {done} in {last.parent}: rerun with --resume (and the same settings) to continue"
+
 def finetune_main(argv:list[str]|None=None):
-    "Entry point of `ftbook-finetune` (exit status 0, 2 for bad arguments or data, 130 when interrupted)."
+    "Entry point of `ftbook-finetune`: exit 0; 2 for bad arguments or data (one line); 1 for a bug; 130 on Ctrl+C."
     p = finetune_parser(); a = p.parse_args(argv)
+    out = Path(a.out).expanduser()
     try: res = finetune(**vars(a))
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        p.exit(2, f"{p.prog}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}\n")
-    except KeyboardInterrupt:
-        p.exit(130, f"{p.prog}: interrupted; the last finished epoch is saved in {Path(a.out)/'checkpoints'}; "
-                    "rerun with --resume to continue\n")
+    except KeyboardInterrupt: p.exit(130, f"{p.prog}: {_interrupted(out)}\n")
+    except USAGE_ERRORS as e: p.exit(2, f"{p.prog}: error: {_one_line(e)}\n")
+    except Exception as e:                                  # a bug, or out of memory: the traceback goes to a file
+        log = _error_log(out, e)
+        p.exit(1, f"{p.prog}: error: {type(e).__name__}: {_one_line(e)[:300]} (not a problem with the arguments or "
+                  f"the data; the full traceback is in {log})\n")
     print(f"accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}  ({res['n_valid']} held-out images, "
           f"best epoch {res['best_epoch']}, {res['seconds']:.0f}s on {res['device']})")
-    print(f"results in {Path(a.out).resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, "
+    print(f"results in {out.resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, "
           "model.pt, bundle/")
-    print(f"serve it with: ftbook-serve {a.out}")  # returns None: a console script's return value is its exit status
+    print(f"serve it with: ftbook-serve {shlex.quote(a.out)}")  # returns None: a console script's return is its status

@@ -13,7 +13,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'cache_dir']
+           'atomic_write_text', 'remove_stale_tmp', 'cache_dir']
 
 # %% ../nbs/api/00_core.ipynb #dbb4e22f
 def set_seed(seed:int=42, # the seed for python, numpy and torch
@@ -66,12 +66,16 @@ def count_params(model:nn.Module) -> tuple[int, int]:
     return trainable, total
 
 # %% ../nbs/api/00_core.ipynb #e1eb5ef4
+def _tmp_path(path:Path) -> Path:
+    "A fresh temporary name next to `path` that names the writing process: `.<name>.<pid>.<random>.tmp`."
+    return path.parent/f'.{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp'
+
 def atomic_write(path:str|Path, # the file to (over)write
                  write:Callable[[Path], Any]): # writes the file at the temporary path it is given (same folder)
     "Write `path` through `write(tmp_path)`, then rename it into place atomically. On error the old file is untouched."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd); tmp = Path(tmp)
+    tmp = _tmp_path(path)
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))   # 0o666 minus the umask, as `open` does
     try:
         write(tmp)
         with open(tmp, 'rb+') as f: os.fsync(f.fileno())
@@ -87,6 +91,26 @@ def atomic_save(obj:Any, path:str|Path):
 def atomic_write_text(text:str, path:str|Path):
     "Write `text` to `path` atomically."
     return atomic_write(path, lambda p: p.write_text(text))
+
+# %% ../nbs/api/00_core.ipynb #fd77d942
+def _pid_alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True                                   # alive, owned by another user
+    return True
+
+def remove_stale_tmp(folder:str|Path # a folder `atomic_write` writes into (not searched recursively)
+                    ) -> list[Path]:
+    "Delete the temporary files that interrupted `atomic_write` calls left in `folder`; return the deleted paths."
+    folder, gone = Path(folder), []
+    if not folder.is_dir(): return gone
+    for f in sorted(folder.glob('.*.tmp')):
+        parts = f.name[1:-len('.tmp')].rsplit('.', 2)                     # name, pid, random (mkstemp: name, random)
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+        if len(parts) < 2 or not f.is_file(): continue                      # not a name atomic_write gives
+        if pid is None or (pid != os.getpid() and not _pid_alive(pid)):
+            f.unlink(missing_ok=True); gone.append(f)
+    return gone
 
 # %% ../nbs/api/00_core.ipynb #54edc972
 def cache_dir(*parts:str) -> Path:

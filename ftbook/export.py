@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/09_export.ipynb #31c5848b
 from __future__ import annotations
-import contextlib, copy, hashlib, io, json, statistics, time, warnings
+import contextlib, copy, hashlib, io, json, math, statistics, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -16,8 +16,8 @@ from PIL import Image
 from safetensors.torch import save_model, load_model
 import ftbook
 from .core import atomic_write, atomic_write_text, get_device
-from .augment import get_transforms
-from .data import image_to_uint8
+from .augment import BatchEval, get_transforms, resize_size
+from .data import StoreSize, image_to_uint8
 from .models import model_norm
 from .lora import adapter_names, merge_lora
 
@@ -27,7 +27,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ON
            'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
-BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 1
+BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 2   # 2: may carry a temperature other than 1 (see below)
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
 
 def _sha256(path:Path) -> str:
@@ -59,6 +59,14 @@ def _jsonable(o):
     if isinstance(o, Path): return str(o)
     return o
 
+def _check_temperature(t, where:str) -> float:
+    "`t` as a float if it is a usable softmax temperature (finite, > 0), else a ValueError naming `where`."
+    ok = isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool) and math.isfinite(t) and t > 0
+    if not ok:
+        raise ValueError(f"{where} must be a finite number > 0 (1.0: no calibration), got {t!r}; fit one with "
+                         "ftbook.metrics.fit_temperature on held-out logits")
+    return float(t)
+
 def _rebuild(cfg:dict) -> nn.Module:
     "The timm architecture named in a bundle config, with random weights."
     arch = cfg['architecture']
@@ -87,7 +95,8 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                   arch:str|None=None, # timm architecture name (default `model.pretrained_cfg['architecture']`)
                   model_kwargs:dict|None=None, # more `timm.create_model` arguments that change the layers (img_size)
                   metrics:dict|None=None, # optional results to keep with the model (accuracy, ...)
-                  onnx:bool|dict=False # also write model.onnx: True, or a dict of `export_onnx` options
+                  onnx:bool|dict=False, # also write model.onnx: True, or a dict of `export_onnx` options
+                  temperature:float=1.0 # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
                  ) -> Path:
     "Write `model` as a bundle: model.safetensors + config.json (architecture, classes, preprocessing, versions)."
     path = Path(path)
@@ -97,6 +106,7 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
         raise ValueError("no class names: pass classes=[...] (in output order) or dls=the DataLoaders used for "
                          "training")
     if size is None: raise ValueError("no image size: pass size= (the side the model was trained at) or dls=")
+    temperature = _check_temperature(temperature, 'temperature')
     if mean is None or std is None:
         dm, ds_ = (getattr(dls, 'mean', None), getattr(dls, 'std', None)) if dls is not None else (None, None)
         mm, ms = model_norm(model) if dm is None else (dm, ds_)
@@ -113,10 +123,10 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
         raise ValueError(f"the model has {n_out} outputs but {len(classes)} class names were given: {classes}")
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path/WEIGHTS_FILE, lambda p: save_model(m, str(p), metadata={'format': 'pt'}))
-    cfg = dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, architecture=arch,
+    cfg = dict(format=BUNDLE_FORMAT, format_version=1 if temperature == 1 else 2, architecture=arch,
                model_kwargs=dict(model_kwargs or {}), classes=[str(c) for c in classes],
                preprocess=dict(size=int(size), crop_pct=float(crop_pct), mean=[float(v) for v in mean],
-                               std=[float(v) for v in std]),
+                               std=[float(v) for v in std]), temperature=temperature,
                weights=WEIGHTS_FILE, weights_sha256=_sha256(path/WEIGHTS_FILE), onnx=None,
                metrics=_jsonable(metrics or {}),
                ftbook_version=ftbook.__version__, torch_version=torch.__version__, timm_version=timm.__version__,
@@ -147,6 +157,7 @@ def read_bundle_config(path:str|Path) -> dict:
                          f"({ftbook.__version__}) reads ({BUNDLE_VERSION}): upgrade ftbook")
     missing = [k for k in ('architecture', 'classes', 'preprocess', 'weights') if k not in cfg]
     if missing: raise ValueError(f"{f} lacks {missing}; re-export the bundle")
+    cfg['temperature'] = _check_temperature(cfg.get('temperature', 1.0), f"the temperature in {f}")  # old: none, 1
     return cfg
 
 # %% ../nbs/api/09_export.ipynb #86e22751
@@ -157,9 +168,12 @@ class Predictor:
                  size:int, mean:Sequence[float], std:Sequence[float], crop_pct:float=0.875, # the training preprocessing
                  device:str|None=None, # torch models only: None picks the best available
                  max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
-                 config:dict|None=None): # the bundle config, if loaded from one
+                 config:dict|None=None, # the bundle config, if loaded from one
+                 temperature:float=1.0): # softmax temperature: probabilities are softmax(logits / temperature)
         self.classes, self.size, self.max_pixels, self.config = list(classes), int(size), max_pixels, config or {}
-        self.transform = get_transforms(self.size, train=False, mean=mean, std=std, crop_pct=crop_pct)
+        self.temperature = _check_temperature(temperature, 'temperature')
+        self.store = StoreSize(resize_size(self.size, crop_pct))                   # per image: uint8, a common side
+        self.batch_eval = BatchEval(self.size, mean, std, crop_pct, channels_last=False)  # per batch: crop, normalise
         self.is_onnx = not isinstance(model, nn.Module)
         if self.is_onnx:
             if not hasattr(model, 'run'):
@@ -173,18 +187,24 @@ class Predictor:
         "One image or a list of images -> a normalised float batch B×3×size×size."
         if not isinstance(images, (list, tuple)): images = [images]
         if not images: raise ValueError("no images given")
-        return torch.stack([self.transform(image_to_uint8(im, self.max_pixels)) for im in images])  # (B, 3, S, S)
+        return self.batch_eval(torch.stack([self.store(image_to_uint8(im, self.max_pixels)) for im in images]))
 
     @torch.no_grad()
     def logits(self, x:torch.Tensor) -> torch.Tensor:
         "Raw scores B×C for a preprocessed batch."
-        if self.is_onnx: return torch.from_numpy(self.model.run(None, {self.input_name: x.cpu().numpy()})[0])
+        if self.is_onnx:
+            return torch.from_numpy(self.model.run(None, {self.input_name: x.cpu().contiguous().numpy()})[0])
         return self.model(x.to(self.device)).float().cpu()
 
-    def predict_proba(self, images, bs:int=32) -> torch.Tensor:
-        "Class probabilities N×C for one image or a list of images."
+    def predict_logits(self, images, bs:int=32) -> torch.Tensor:
+        "Raw scores N×C for one image or a list of images: the training preprocessing, then the model, `bs` at a time."
         if not isinstance(images, (list, tuple)): images = [images]
-        return torch.cat([self.logits(self.preprocess(images[i:i+bs])).softmax(1) for i in range(0, len(images), bs)])
+        if not images: raise ValueError("no images given")
+        return torch.cat([self.logits(self.preprocess(images[i:i+bs])) for i in range(0, len(images), bs)])
+
+    def predict_proba(self, images, bs:int=32) -> torch.Tensor:
+        "Class probabilities N×C for one image or a list of images: softmax(logits / temperature)."
+        return (self.predict_logits(images, bs) / self.temperature).softmax(1)
 
     def predict(self, image, topk:int|None=None) -> list[dict]:
         "The `topk` (default: up to 3) likeliest classes of an image: [{'label', 'index', 'probability'}, ...]"
@@ -196,7 +216,8 @@ class Predictor:
 
     def __repr__(self):
         kind = 'onnxruntime' if self.is_onnx else type(self.model).__name__
-        return f"Predictor({kind}, {len(self.classes)} classes, size={self.size}, device={self.device})"
+        t = '' if self.temperature == 1 else f", temperature={self.temperature:.3g}"
+        return f"Predictor({kind}, {len(self.classes)} classes, size={self.size}, device={self.device}{t})"
 
 # %% ../nbs/api/09_export.ipynb #e0fca7e3
 def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
@@ -222,7 +243,7 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
         model = _load_weights(_rebuild(cfg), wf).eval()
     pp = cfg['preprocess']
     return Predictor(model, cfg['classes'], pp['size'], pp['mean'], pp['std'], pp.get('crop_pct', 0.875),
-                     device=device, max_pixels=max_pixels, config=cfg)
+                     device=device, max_pixels=max_pixels, config=cfg, temperature=cfg['temperature'])
 
 # %% ../nbs/api/09_export.ipynb #1a45e737
 def onnx_session(path:str|Path, # a .onnx file

@@ -20,13 +20,39 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.p
 
 def _hidden(name:str) -> bool: return name.startswith(('.', '__'))
 
-def _files_under(folder:Path) -> list[Path]:
-    "Every non-hidden file below `folder`, in hidden-pruned, sorted order."
-    out = []
-    for d, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = sorted(o for o in dirs if not _hidden(o))
-        out += [Path(d)/f for f in sorted(files) if not _hidden(f)]
-    return out
+def _inside(p:Path, folder:Path) -> bool: return p == folder or folder in p.parents
+
+def _files_under(folder:Path, # a class folder
+                 root:Path # the data folder it is in
+                ) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+    "(path, real path) of every non-hidden file below `folder`, and the links not followed: (path, reason)."
+    top, root = folder.resolve(), root.resolve()
+    files, links, seen = [], [], {top}
+    def walk(d:Path, real:Path):
+        entries = sorted((e for e in os.scandir(d) if not _hidden(e.name)), key=lambda e: e.name)
+        subdirs = []
+        for e in entries:
+            p = d/e.name
+            if not e.is_symlink():
+                if e.is_dir(): subdirs.append((p, real/e.name)); seen.add(real/e.name)
+                elif e.is_file(): files.append((p, real/e.name))
+                continue
+            try: target = p.resolve(strict=True)
+            except (OSError, RuntimeError):                                   # dangling, or a cycle of links
+                links.append((p, f"broken link (-> {os.readlink(p)}): its target does not exist")); continue
+            if target.is_dir():
+                if _inside(real, target):
+                    links.append((p, f"link loops back to a folder that contains it ({target}); not followed"))
+                elif not _inside(target, top):
+                    links.append((p, f"link to a folder outside its class folder ({target}); not followed"))
+                elif target in seen: links.append((p, f"link to a folder already read ({target}); not followed"))
+                else: subdirs.append((p, target)); seen.add(target)
+            elif _inside(target, root) and not _inside(target, top):
+                links.append((p, f"link to a file of another class folder ({target.relative_to(root)}); skipped"))
+            else: files.append((p, target))
+        for p, r in subdirs: walk(p, r)
+    walk(folder, top)
+    return files, links
 
 def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence[str]):
     "(None, (H, W)) if `path` looks like a usable image, else (reason, None)."
@@ -68,30 +94,50 @@ class ImageFolder(ImageDataset):
             raise ValueError(f"check must be 'header', 'verify' or 'decode', got {check!r}")
         if on_load_error not in ('substitute', 'raise'):
             raise ValueError(f"on_load_error must be 'substitute' or 'raise', got {on_load_error!r}")
-        folders = sorted(d.name for d in root.iterdir() if d.is_dir() and not _hidden(d.name))
-        if not folders:
-            raise ValueError(f"no class subfolders in {root}: ImageFolder expects {root}/<class name>/<image files>")
-        classes = folders if classes is None else [str(c) for c in classes]
         self.path, self.size, self.max_pixels, self.on_load_error = root, size, max_pixels, on_load_error
         self.skipped: list[tuple[str, str]] = []
         self._failed: set[str] = set()
+        real_root, folders, links = root.resolve(), [], []   # links: (file, reason) of the links and copies not used
+        for d in sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name):
+            t = d.resolve()
+            if d.is_symlink() and (_inside(real_root, t) or _inside(t, real_root)):   # a loop, or another class
+                links.append((d.name, f"link to a folder in or above the data folder ({t}); not a class"))
+            else: folders.append(d.name)
+        if not folders:
+            raise ValueError(f"no class subfolders in {root}: ImageFolder expects {root}/<class name>/<image files>")
+        classes = folders if classes is None else [str(c) for c in classes]
+        rel = lambda f: f.relative_to(root).as_posix()
         for f in sorted(f for f in root.iterdir() if f.is_file() and not _hidden(f.name)):
             self.skipped.append((f.name, 'not inside a class folder'))
-        for f in (f for d in folders if d not in classes for f in _files_under(root/d)):
-            self.skipped.append((f.relative_to(root).as_posix(), 'its folder is not in `classes`'))
-        cands = [(f, ci) for ci, c in enumerate(classes) if (root/c).is_dir() for f in _files_under(root/c)]
+        for f, _ in (f for d in folders if d not in classes for f in _files_under(root/d, root)[0]):
+            self.skipped.append((rel(f), 'its folder is not in `classes`'))
+        cands, first = [], {}                                 # first: real path -> the file counted for it
+        for ci, c in enumerate(classes):
+            if not (root/c).is_dir(): continue
+            found, bad = _files_under(root/c, root)
+            links += [(rel(f), r) for f, r in bad]
+            direct = lambda fr: fr[1] == real_root/rel(fr[0])               # the file itself, not a link to it
+            for f, real in sorted(found, key=lambda fr: not direct(fr)):     # count a file at its own place first
+                first.setdefault(real, f)
+            for f, real in found:                                              # in folder order
+                if first[real] != f: links.append((rel(f), f"the same file as {rel(first[real])} (counted once)"))
+                else: cands.append((f, real, ci))
+        self.skipped += links
         exts = tuple(e.lower() for e in extensions)
-        scans = _decode_many(lambda fc: _scan_problem(fc[0], check, max_pixels, exts), cands)
-        files, targets, sizes = [], [], []
-        for (f, ci), (problem, hw) in zip(cands, scans):
-            rel = f.relative_to(root).as_posix()
-            if problem: self.skipped.append((rel, problem))
-            else: files.append(rel); targets.append(ci); sizes.append(hw)
+        scans = _decode_many(lambda c: _scan_problem(c[0], check, max_pixels, exts), cands)
+        files, reals, targets, sizes = [], [], [], []
+        for (f, real, ci), (problem, hw) in zip(cands, scans):
+            if problem: self.skipped.append((rel(f), problem))
+            else: files.append(rel(f)); reals.append(str(real)); targets.append(ci); sizes.append(hw)
         counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=len(classes))
         if (counts > 0).sum() < 2:
             raise ValueError(f"classification needs at least 2 classes with images; {root} has usable images in "
                              f"{(counts > 0).sum()} ({dict(zip(classes, counts.tolist()))}); "
                              "put each class in its own subfolder")
+        if links:
+            shown = '; '.join(f"{f}: {r}" for f, r in links[:10])
+            warnings.warn(f"ImageFolder did not use {len(links)} link(s) or second copies in {root}: {shown}"
+                          f"{' ...' if len(links) > 10 else ''}. They are listed in `.skipped`.")
         if self.skipped:
             shown = '; '.join(f"{f}: {r}" for f, r in self.skipped[:5])
             more = f" ... and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ''
@@ -101,12 +147,12 @@ class ImageFolder(ImageDataset):
         if empty:
             warnings.warn(f"class folder(s) {empty} in {root} hold no usable image; they stay in `.classes` with 0 "
                           "samples")
-        super().__init__(files, targets, classes, names=files, transform=transform)
-        self._sizes = sizes                                     # (H, W) per file from the header, for placeholders
+        super().__init__(files, targets, classes, names=files, transform=transform, real_paths=reals)
+        self._sizes, self._reals = sizes, reals                 # per file: (H, W) from the header, the real path
 
     def _load_image(self, j:int) -> torch.Tensor:
         rel = self._images[j]
-        try: return load_image(self.path/rel, self.size, self.max_pixels)
+        try: return load_image(self._reals[j], self.size, self.max_pixels)
         except Exception as e:
             if self.on_load_error == 'raise': raise
             if rel not in self._failed:                          # record and warn once per file

@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/03_learner.ipynb #0f80501d
 from __future__ import annotations
-import contextlib, copy, inspect, math, random, time
+import contextlib, copy, inspect, math, time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 import numpy as np
@@ -14,7 +14,9 @@ from torch import nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import set_seed, get_device, to_device, atomic_save
+from .core import set_seed, get_device, to_device, atomic_save, remove_stale_tmp
+from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, rng_state, set_rng_state, read_checkpoint,
+                               check_fit_config, current_run)
 from .models import set_bn_eval
 from .perf import autocast_for
 from .augment import tta_views
@@ -138,7 +140,7 @@ class Learner:
         self.path = Path(path) if path is not None else Path('.')
         self.cbs, self.history, self.batch_losses, self.batch_lrs = [], [], [], []
         self.opt, self.scaler, self.autocast = None, None, contextlib.nullcontext
-        self.best_epoch, self.training = None, False
+        self.best_epoch, self.training, self.stage, self._run = None, False, None, None   # stage: see `fit`
         # set by ftbook.distributed: main process? evaluation over several processes?
         self.is_main, self.evaluator = True, None
         self.add_cbs(cbs)
@@ -199,23 +201,39 @@ def fit(self:Learner,
     self.n_epoch = n_epoch
     self.config = dict(n_epoch=n_epoch, lr=self.lr, wd=self.wd, sched=sched, pct_start=pct_start, div=div,
                        final_div=final_div, n_iter=self.n_iter, seed=seed)
-    self.sched_fn = SCHEDS[sched](n_epoch*self.n_iter, pct_start=pct_start, div=div, final_div=final_div)
-    self.opt = self.opt_func(trainable_param_groups(self.model, self.param_groups, self.lr, self.wd))
-    self.history, self.batch_losses, self.batch_lrs, self.best_epoch = [], [], [], None
-    self.start_epoch, self.stop_training, self.scaler, self.autocast = 0, False, None, contextlib.nullcontext
-    fit_cbs = self.add_cbs(cbs)
+    run, fit_cbs = current_run(), self.add_cbs(cbs)
     try:
+        if run is not None and resume:
+            raise ValueError("this fit is a stage of a StagedRun (e.g. inside train_strategy): resume the whole run "
+                             "(StagedRun(resume=...), cfg.resume), not one of its fits")
+        self._run, (self.stage, action, ck) = run, (run.begin(self.config, lambda: self._resume_path(True)) if run
+                                                   else (None, 'resume' if resume else 'run', None))
+        if action == 'skip':                        # a stage that finished before the run was interrupted: its record
+            self.history, self.best_epoch = [dict(r) for r in ck['history']], ck['best_epoch']
+            self.batch_losses, self.batch_lrs = list(ck['batch_losses']), list(ck['batch_lrs'])
+            run.end(self._stage_record()); return self
+        self.sched_fn = SCHEDS[sched](n_epoch*self.n_iter, pct_start=pct_start, div=div, final_div=final_div)
+        self.opt = self.opt_func(trainable_param_groups(self.model, self.param_groups, self.lr, self.wd))
+        self.history, self.batch_losses, self.batch_lrs, self.best_epoch = [], [], [], None
+        self.start_epoch, self.stop_training, self.scaler, self.autocast = 0, False, None, contextlib.nullcontext
         try:
             self('before_fit')
-            if resume: self.load_checkpoint(self._resume_path(resume), resume=True)
+            if action == 'resume': self.load_checkpoint(ck if ck is not None else self._resume_path(resume), True)
             for self.epoch in range(self.start_epoch, n_epoch):
                 self._do_epoch()
                 if self.stop_training: break
         except CancelFitException: pass
         self('after_fit')
+        if run is not None: run.end(self._stage_record())
     finally:
         for cb in fit_cbs: self.remove_cb(cb)
     return self
+
+@patch
+def _stage_record(self:Learner) -> dict:
+    "What a `StagedRun` keeps of a finished fit (and what its later checkpoints carry)."
+    return dict(history=list(self.history), best_epoch=self.best_epoch, batch_losses=list(self.batch_losses),
+                batch_lrs=list(self.batch_lrs), config=dict(self.config))
 
 # %% ../nbs/api/03_learner.ipynb #c3742fc8
 @patch
@@ -348,15 +366,6 @@ def predict(self:Learner, xb:torch.Tensor, # a batch of inputs; use x[None] for 
     return probs.argmax(1), probs
 
 # %% ../nbs/api/03_learner.ipynb #e7642180
-def _load_file(path:str|Path) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: check the path (SaveCheckpoint writes last.pt and best.pt)")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"cannot read {path} ({type(e).__name__}: {e}); the file is truncated or corrupt: use another "
-                         f"checkpoint (e.g. best.pt) or train without resume") from None
-
 @patch
 def save(self:Learner, path:str|Path) -> Path|None:
     "Write the model weights to `path` atomically (in the main process only: elsewhere return None)."
@@ -365,60 +374,54 @@ def save(self:Learner, path:str|Path) -> Path|None:
 @patch
 def load(self:Learner, path:str|Path, strict:bool=True) -> Learner:
     "Load model weights saved by `save`, or the model weights of a checkpoint."
-    sd = _load_file(path)
+    sd = read_checkpoint(path)
     if isinstance(sd, dict) and isinstance(sd.get('model'), dict) and 'opt' in sd: sd = sd['model']
     self.model.load_state_dict(sd, strict=strict)
     return self
 
 # %% ../nbs/api/03_learner.ipynb #b64963c1
-def _get_rng() -> dict:
-    npst = np.random.get_state()
-    return dict(python=random.getstate(), numpy=(npst[0], torch.from_numpy(npst[1].astype(np.int64)), *npst[2:]),
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-
-def _set_rng(st:dict):
-    random.setstate(st['python'])
-    np.random.set_state((st['numpy'][0], st['numpy'][1].numpy().astype(np.uint32), *st['numpy'][2:]))
-    torch.set_rng_state(st['torch'])
-    if st['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+@patch
+def _loaders(self:Learner) -> dict: return {'train': self.dls.train, 'valid': self.dls.valid}
 
 @patch
 def save_checkpoint(self:Learner, path:str|Path) -> Path|None:
     "Write everything needed to resume this fit after the current epoch to `path`, atomically (main process only)."
     if not self.is_main: return None
     cb_states = {type(cb).__name__: cb.state_dict() for cb in self.cbs if hasattr(cb, 'state_dict')}
-    return atomic_save(dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch,
+    run = getattr(self, '_run', None)
+    return atomic_save(dict(format=CHECKPOINT_FORMAT, version=CHECKPOINT_VERSION, model=self.model.state_dict(),
+                            opt=self.opt.state_dict(), epoch=self.epoch, stop_training=self.stop_training,
+                            stage=self.stage or 0, stages=list(run.records) if run is not None else [],
                             sched=dict(name=self.config['sched'], step=(self.epoch+1)*self.n_iter,
                                        total=self.n_epoch*self.n_iter),
                             scaler=self.scaler.state_dict() if self.scaler is not None else None,
                             history=self.history, batch_losses=self.batch_losses, batch_lrs=self.batch_lrs,
-                            best_epoch=self.best_epoch, config=self.config, callbacks=cb_states, rng=_get_rng()), path)
+                            best_epoch=self.best_epoch, config=self.config, callbacks=cb_states,
+                            rng=rng_state(self._loaders())), path)
 
 @patch
-def load_checkpoint(self:Learner, path:str|Path, resume:bool=False):
+def load_checkpoint(self:Learner, path:str|Path|dict, # a `save_checkpoint` file (or what `read_checkpoint` read)
+                    resume:bool=False): # inside `fit`: check its settings, restore the random states, continue
     "Restore a `save_checkpoint` file; with `resume`, also check the fit settings and continue after its epoch."
-    ck = _load_file(path)
+    ck, where = (path, 'the checkpoint') if isinstance(path, dict) else (read_checkpoint(path), str(path))
     if not isinstance(ck, dict) or 'opt' not in ck:
-        raise ValueError(f"{path} holds weights only, not a checkpoint: use learn.load")
-    if resume:
-        keys = ('n_epoch', 'lr', 'wd', 'sched', 'pct_start', 'div', 'final_div', 'n_iter')
-        diff = {k: (ck['config'][k], self.config[k]) for k in keys if ck['config'][k] != self.config[k]}
-        if diff:
-            raise ValueError(f"{path} was written by a fit with other settings {{name: (checkpoint, now)}}: {diff}; "
-                             f"resume with the same settings, or load the weights with learn.load and fit anew")
+        raise ValueError(f"{where} holds weights only, not a checkpoint: use learn.load")
+    if resume: check_fit_config(ck['config'], self.config, where)
     self.model.load_state_dict(ck['model'])
+    for cb in self.cbs:   # before the optimizer: a callback may first rebuild the groups it refers to (GradualUnfreeze)
+        name = type(cb).__name__
+        if name in ck['callbacks'] and hasattr(cb, 'load_state_dict'): cb.load_state_dict(ck['callbacks'][name])
     if self.opt is not None:  # inside fit; outside it only the weights, history and callback states are restored
         try: self.opt.load_state_dict(ck['opt'])
         except ValueError as e:
-            raise ValueError(f"the optimizer in {path} does not fit this model's trainable parameters "
+            raise ValueError(f"the optimizer in {where} does not fit this model's trainable parameters "
                              f"({e}): freeze and group the layers as in the interrupted run") from None
     if ck['scaler'] is not None and self.scaler is not None: self.scaler.load_state_dict(ck['scaler'])
     self.history, self.batch_losses, self.batch_lrs = ck['history'], ck['batch_losses'], ck['batch_lrs']
-    self.best_epoch, self.start_epoch = ck['best_epoch'], ck['epoch'] + 1
-    for cb in self.cbs:
-        name = type(cb).__name__
-        if name in ck['callbacks'] and hasattr(cb, 'load_state_dict'): cb.load_state_dict(ck['callbacks'][name])
-    _set_rng(ck['rng'])  # last, so nothing draws random numbers between here and the next epoch
+    self.best_epoch = ck['best_epoch']
+    self.start_epoch = ck['config']['n_epoch'] if ck.get('stop_training') else ck['epoch'] + 1
+    if resume: self.stop_training = bool(ck.get('stop_training'))       # early stopping had ended the fit
+    if resume: set_rng_state(ck['rng'], self._loaders())   # last: nothing draws random numbers before the next epoch
 
 @patch
 def _resume_path(self:Learner, resume) -> Path:

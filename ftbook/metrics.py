@@ -4,13 +4,14 @@
 
 # %% ../nbs/api/02a_metrics.ipynb #8c25ee7b
 from __future__ import annotations
+import math, warnings
 from typing import Sequence
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['confusion_matrix', 'precision_recall_f1', 'classification_metrics', 'accuracy', 'macro_f1', 'reliability_bins',
-           'expected_calibration_error']
+           'expected_calibration_error', 'temperature_scale', 'fit_temperature']
 
 # %% ../nbs/api/02a_metrics.ipynb #1830d378
 def _labels(x, name:str) -> np.ndarray:
@@ -133,3 +134,51 @@ def expected_calibration_error(probs, # class probabilities, shape [N, C]
     "Bin-count-weighted mean |accuracy - confidence| over equal-width confidence bins."
     r = reliability_bins(probs, targets, n_bins); keep = r['count'] > 0
     return float(np.sum(r['count'][keep] / r['count'].sum() * np.abs(r['accuracy'][keep] - r['confidence'][keep])))
+
+# %% ../nbs/api/02a_metrics.ipynb #a4ad39fb
+def _logits(logits) -> np.ndarray:
+    a = logits.detach().cpu().double().numpy() if isinstance(logits, torch.Tensor) else np.asarray(logits, np.float64)
+    if a.ndim != 2 or a.shape[1] < 2: raise ValueError(f"logits must be [N, C] with C >= 2, got shape {a.shape}")
+    if not np.isfinite(a).all(): raise ValueError("logits hold NaN or infinite values")
+    return a
+
+def temperature_scale(logits, # logits [N, C]
+                      temperature:float # T > 0 (from `fit_temperature`)
+                     ) -> np.ndarray:
+    "Calibrated probabilities `softmax(logits / T)`, float64 [N, C]."
+    if not temperature > 0: raise ValueError(f"the temperature must be > 0, got {temperature}")
+    z = _logits(logits) / float(temperature)
+    z = z - z.max(1, keepdims=True)                                            # (N, C), stable exponentials
+    e = np.exp(z); return e / e.sum(1, keepdims=True)
+
+def _nll(z:np.ndarray, t:np.ndarray, temperature:float) -> float:
+    "Mean cross-entropy of softmax(z / T) against targets t, in float64."
+    s = z / temperature; m = s.max(1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(s - m).sum(1))                              # (N,) log-sum-exp
+    return float(np.mean(lse - s[np.arange(len(t)), t]))
+
+def fit_temperature(logits, # held-out logits [N, C] (not probabilities) of samples the model did not train on
+                    targets, # true class per sample [N]
+                    bounds:tuple[float, float]=(0.05, 20.), # search range for T
+                    tol:float=1e-7 # stop when the log T bracket is this narrow
+                   ) -> float:
+    "The temperature T minimising the NLL of softmax(logits / T) on held-out data (golden-section search on log T)."
+    z, t = _logits(logits), _labels(targets, 'targets')
+    if len(z) != len(t): raise ValueError(f"logits has {len(z)} rows but targets has {len(t)} samples")
+    if len(t) == 0: raise ValueError("no samples: fit the temperature on a non-empty held-out set")
+    _check_range(t, z.shape[1], 'targets')
+    if z.min() >= 0 and z.max() <= 1 and np.allclose(z.sum(1), 1):
+        raise ValueError("these look like probabilities (rows in [0, 1] summing to 1): pass logits, or np.log(probs)")
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not 0 < lo < hi: raise ValueError(f"bounds must be 0 < low < high, got {bounds}")
+    f = lambda u: _nll(z, t, math.exp(u))
+    a, b, g = math.log(lo), math.log(hi), (math.sqrt(5) - 1) / 2                # golden ratio 0.618...
+    c, d = b - g * (b - a), a + g * (b - a); fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc < fd: b, d, fd = d, c, fc; c = b - g * (b - a); fc = f(c)
+        else: a, c, fc = c, d, fd; d = a + g * (b - a); fd = f(d)
+    u = (a + b) / 2
+    if min(u - math.log(lo), math.log(hi) - u) < 1e-3:
+        warnings.warn(f"the best temperature lies at the edge of bounds={bounds} (T = {math.exp(u):.3g}): the held-out "
+                      "logits may be (nearly) separable or constant; check them, or widen `bounds`")
+    return math.exp(u)

@@ -70,7 +70,7 @@ if _SERVE_IMPORT_ERROR is None:
         "One of the top-k classes."
         label: str = Field(description="the class name")
         index: int = Field(ge=0, description="the class index in the bundle's `classes`")
-        probability: float = Field(description="the softmax probability, between 0 and 1")
+        probability: float = Field(description="softmax(logits / temperature) of this class, between 0 and 1")
 
     class PredictResponse(BaseModel):
         "The answer of `POST /predict`."
@@ -85,6 +85,7 @@ if _SERVE_IMPORT_ERROR is None:
         architecture: str|None = Field(description="the timm architecture of the served model")
         classes: list[str] = Field(description="the class names, in the model's output order")
         size: int = Field(description="the image side the model sees after preprocessing")
+        temperature: float = Field(gt=0, description="softmax temperature: probabilities are softmax(logits / T)")
         backend: Literal['torch', 'onnx']
         ftbook_version: str|None = Field(description="the ftbook version that wrote the bundle")
 
@@ -159,6 +160,7 @@ def create_app(model:Predictor|str|Path, # a `Predictor`, or a bundle folder to 
     @app.get('/health', response_model=HealthResponse, summary='Is the service up, and which model does it serve')
     def health():
         return dict(status='ok', architecture=pred.config.get('architecture'), classes=pred.classes, size=pred.size,
+                    temperature=pred.temperature,
                     backend='onnx' if pred.is_onnx else 'torch', ftbook_version=pred.config.get('ftbook_version'))
 
     @app.post('/predict', response_model=PredictResponse, summary='The top-k classes of one image',

@@ -58,17 +58,22 @@ class GradualUnfreeze(Callback):
         self.n_groups, self.n_open = len(layer_groups(l.model)), 1
         freeze(l.model)
         l.opt = l.opt_func(self._groups())
-    def before_epoch(self):
-        l, k = self.learn, self.n_trainable(self.learn.epoch)
-        if k == self.n_open: return
-        freeze_to(l.model, self.n_groups - k)
-        in_opt = {id(p) for g in l.opt.param_groups for p in g['params']}
-        for g in self._groups():
-            new = [p for p in g['params'] if id(p) not in in_opt]
-            if new:
-                l.opt.add_param_group(dict(g, params=new))
-                l.opt.param_groups.insert(0, l.opt.param_groups.pop())   # lower groups first: the head's stays last
-        self.n_open = k
+    def before_epoch(self): self._open_to(self.n_trainable(self.learn.epoch))
+    def _open_to(self, k:int):
+        "Unfreeze layer groups one at a time until `k` train, adding each to the optimizer (the head's group last)."
+        l = self.learn
+        while self.n_open < k:
+            self.n_open += 1
+            freeze_to(l.model, self.n_groups - self.n_open)
+            in_opt = {id(p) for g in l.opt.param_groups for p in g['params']}
+            for g in self._groups():
+                new = [p for p in g['params'] if id(p) not in in_opt]
+                if new:
+                    l.opt.add_param_group(dict(g, params=new))
+                    l.opt.param_groups.insert(0, l.opt.param_groups.pop())   # lower groups first
+    # a resumed fit reopens the groups (and the optimizer's groups, in the same order) before the optimizer's state
+    def state_dict(self) -> dict: return dict(n_open=self.n_open)
+    def load_state_dict(self, sd:dict): self._open_to(sd['n_open'])
 
 # %% ../nbs/api/04a_stages.ipynb #68204f94
 def fine_tune(learn:Learner, # a Learner over a pretrained timm model

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 import numpy as np
 import pandas as pd
 import torch
@@ -15,6 +15,7 @@ from .core import set_seed, count_params
 from .perf import PeakMemory
 from .models import create_model, layer_groups, freeze, freeze_to, unfreeze
 from .metrics import accuracy, macro_f1
+from .checkpoint import StagedRun
 from .learner import Learner
 from .features import cache_features, probe_head
 from .stages import discriminative_param_groups, GradualUnfreeze, fine_tune
@@ -40,7 +41,7 @@ class StrategyConfig:
     freeze_epochs: int = 1             # 'finetune': epochs of the budget in which only the head trains
     train_groups: int = 3              # 'partial': layer groups that train, counted from the head
     wd: float = 0.01                   # AdamW weight decay
-    sched: str = 'onecycle'            # learning-rate schedule: 'onecycle', 'cosine' or 'constant'
+    sched: Literal['onecycle', 'cosine', 'constant'] = 'onecycle'  # learning-rate schedule (see `ftbook.optim`)
     drop_rate: float|None = None       # dropout before the head (None: timm's default for the architecture)
     label_smoothing: float = 0.        # share of each target spread over all classes
     class_weights: float = 0.          # weight classes by (1/frequency)**this (0: off, 1: 'balanced')
@@ -52,7 +53,7 @@ class StrategyConfig:
     device: str|None = None            # 'cuda', 'mps', 'cpu' (None: the best available)
     seed: int = 42                     # seeds the split, the model's head, the shuffling and the augmentation
     progress: bool = False             # progress bars and one line per epoch
-    resume: bool|str|None = None       # continue an interrupted run from its last checkpoint (single-fit strategies)
+    resume: bool|str|None = None       # continue an interrupted run: True (its `SaveCheckpoint`'s last.pt) or a file
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -67,7 +68,6 @@ def strategy_learner(model:nn.Module, dls, cfg:StrategyConfig, param_groups:list
                    progress=cfg.progress)
 
 def _fit(learn, cfg, epochs=None, **kw):
-    if cfg.resume: kw['resume'] = cfg.resume
     return learn.fit(epochs or cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
 
 # %% ../nbs/api/05a_strategies.ipynb #ffdabb43
@@ -97,9 +97,6 @@ def partial_strategy(dls, cfg:StrategyConfig) -> Learner:
 
 def gradual_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Gradual unfreezing: the head first, one more layer group per epoch (`GradualUnfreeze`)."
-    if cfg.resume:
-        raise ValueError("'gradual' changes the optimizer every epoch and cannot be resumed from a checkpoint; rerun "
-                         "it")
     return _fit(strategy_learner(new_model(dls, cfg), dls, cfg), cfg, cbs=[GradualUnfreeze(cfg.lr_mult, cfg.decay)])
 
 def full_strategy(dls, cfg:StrategyConfig) -> Learner:
@@ -109,9 +106,6 @@ def full_strategy(dls, cfg:StrategyConfig) -> Learner:
 
 def finetune_strategy(dls, cfg:StrategyConfig) -> Learner:
     "`fine_tune`: `cfg.freeze_epochs` head-only epochs, then every layer with discriminative lrs, `cfg.epochs` in all."
-    if cfg.resume:
-        raise ValueError("the 'finetune' recipe runs two fits and cannot be resumed from a checkpoint; rerun it, or "
-                         "use a single-fit strategy (full, partial, probe, scratch)")
     if not 0 <= cfg.freeze_epochs < cfg.epochs:
         raise ValueError(f"freeze_epochs must be in [0, epochs={cfg.epochs}), got {cfg.freeze_epochs}")
     learn = strategy_learner(new_model(dls, cfg), dls, cfg)
@@ -142,7 +136,9 @@ def register_strategy(name:str, fn:Callable, overwrite:bool=False) -> Callable:
 
 # %% ../nbs/api/05a_strategies.ipynb #873bbac0
 def _reseed_loader(dl, seed:int):
-    for g in (getattr(dl, 'generator', None), getattr(getattr(dl, 'sampler', None), 'generator', None)):
+    "Seed a loader's own generators: shuffling, balanced sampling and the batch augmentation of a `TfmLoader`."
+    for g in (getattr(dl, 'generator', None), getattr(getattr(dl, 'sampler', None), 'generator', None),
+              getattr(getattr(dl, 'tfm', None), 'generator', None)):
         if isinstance(g, torch.Generator): g.manual_seed(seed)
 
 def _with_regularisers(cfg:StrategyConfig, dls) -> StrategyConfig:
@@ -170,7 +166,8 @@ def train_strategy(strategy:str|Callable, # a name in `STRATEGIES`, or a callabl
     if not isinstance(cfg.epochs, int) or cfg.epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {cfg.epochs!r}")
     _reseed_loader(dls.train, cfg.seed)
-    learn = fn(dls, _with_regularisers(cfg, dls))
+    with StagedRun(resume=cfg.resume):      # every fit of the strategy is a stage of this run (see `ftbook.checkpoint`)
+        learn = fn(dls, _with_regularisers(replace(cfg, resume=None), dls))
     learn.strategy = strategy if isinstance(strategy, str) else getattr(strategy, '__name__', 'custom')
     return learn
 

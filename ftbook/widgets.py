@@ -56,6 +56,7 @@ def _colours(vals:np.ndarray) -> tuple[list, list]:
 
 # %% ../nbs/api/08_widgets.ipynb #6b4f0aa5
 _NORMS = {'counts': None, 'by true class': 'true', 'by predicted class': 'pred'}
+_OVERLAYS = {'image': None, 'evidence: true class': 'true', 'evidence: predicted class': 'pred'}
 _esc = html.escape
 
 class ConfusionMatrixWidget:
@@ -69,7 +70,8 @@ class ConfusionMatrixWidget:
                  label_issues='auto', # 'auto': `find_label_issues(targets, probs)`; or its DataFrame, or ranked indices
                  page_size:int=12, # images per gallery page
                  thumb_size:int=64, # thumbnail side in pixels
-                 max_classes:int=50): # beyond this many classes, show only the most confused ones (see `show_classes`)
+                 max_classes:int=50, # beyond this many classes, show only the most confused ones (see `show_classes`)
+                 saliency=None): # `(sample, class) -> image` (e.g. `ftbook.interpret.Saliency`): evidence overlays
         self.classes = [str(c) for c in classes]
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"class names must be unique, got {self.classes}")
@@ -85,14 +87,14 @@ class ConfusionMatrixWidget:
             raise ValueError(f"images has {len(images)} items but there are {n} predictions; "
                              "pass the dataset the predictions were made on")
         if names is None: names = getattr(images, 'names', None)
-        self.images = images
+        self.images, self.saliency, self.overlay = images, saliency, None
         self.names = [str(o) for o in names] if names is not None else [f'#{i}' for i in range(n)]
         if len(self.names) != n: raise ValueError(f"names has {len(self.names)} items but there are {n} predictions")
         self._set_label_issues(label_issues)
         self.cm = confusion_matrix(self.targets, self.preds, C)
         self.page_size, self.thumb_size, self.max_classes = page_size, thumb_size, max_classes
         self.selection, self.page, self.issues_only, self.normalize = None, 0, False, 'unset'
-        self._flagged, self._thumbs = {}, {}  # flagged sample -> None (an ordered set); sample -> PNG bytes
+        self._flagged, self._thumbs = {}, {}  # flagged sample -> None (an ordered set); (sample, overlay) -> PNG
         self._build_ui()
         self.set_normalize(normalize)
         in_errors = self.cm.sum(0) + self.cm.sum(1) - 2 * np.diag(self.cm)  # errors each class takes part in
@@ -174,6 +176,18 @@ class ConfusionMatrixWidget:
         self.issue_box.value = self.issues_only
         self._refresh_gallery()
 
+    def set_overlay(self, overlay:str|None # None (plain images), 'true' or 'pred' (the class whose evidence to show)
+                   ):
+        "Do what the image / true class / predicted class toggle does: tint the thumbnails with that class's map."
+        if overlay not in _OVERLAYS.values():
+            raise ValueError(f"overlay must be None, 'true' or 'pred', got {overlay!r}")
+        if overlay and self.saliency is None:
+            raise ValueError("no saliency maps: pass saliency=ftbook.interpret.Saliency(model, valid_ds) (or any "
+                             "function (sample, class) -> image)")
+        self.overlay = overlay
+        self.overlay_toggle.value = {v: k for k, v in _OVERLAYS.items()}[overlay]   # no-op when the toggle called us
+        self._refresh_gallery()
+
     def show_classes(self, classes:Sequence|None=None # class names or indices to show in the matrix; None: all
                     ):
         "Restrict the matrix to some classes (the metrics table and the gallery still cover every sample)."
@@ -242,6 +256,11 @@ def _build_ui(self:ConfusionMatrixWidget):
     self.next_btn.on_click(lambda _: self.set_page(self.page + 1))
     self.issue_box = W.Checkbox(description='only suspected label errors', disabled=not self.issue_rank, indent=False)
     self.issue_box.observe(lambda ch: self.issues_only != ch['new'] and self.set_issue_filter(ch['new']), 'value')
+    self.overlay_toggle = W.ToggleButtons(options=list(_OVERLAYS), disabled=self.saliency is None,
+                                          style={'button_width': '200px'})
+    self.overlay_toggle.add_class('ftb-overlay')
+    self.overlay_toggle.observe(lambda ch: _OVERLAYS[ch['new']] != self.overlay and
+                                self.set_overlay(_OVERLAYS[ch['new']]), 'value')
     item_w = max(self.thumb_size, 96) + 8
     self.gallery = W.GridBox(layout=W.Layout(grid_template_columns=f'repeat(auto-fill, {item_w}px)', grid_gap='6px'))
     self.gallery.add_class('ftb-gallery')
@@ -252,7 +271,8 @@ def _build_ui(self:ConfusionMatrixWidget):
     export_btn.on_click(export)
     matrix = W.VBox([W.HTML('rows: <b>true</b> class · columns: <b>predicted</b> class'), self.grid_box])
     self.widget = W.VBox([self.norm_toggle, W.HBox([matrix, side], layout=W.Layout(grid_gap='16px')),
-                          self.gallery_title, W.HBox([self.prev_btn, self.next_btn, self.issue_box]), self.gallery,
+                          self.gallery_title, W.HBox([self.prev_btn, self.next_btn, self.issue_box]),
+                          self.overlay_toggle, self.gallery,
                           W.HBox([self.flag_label, self.export_path, export_btn, self.export_msg])])
     self._refresh_gallery()
 
@@ -311,10 +331,16 @@ def _metrics_html(self:ConfusionMatrixWidget) -> str:
 
 @patch
 def _thumb(self:ConfusionMatrixWidget, i:int) -> bytes:
-    if i not in self._thumbs:
-        img = self.images.get_image(i) if hasattr(self.images, 'get_image') else self.images[i]
-        self._thumbs[i] = thumbnail_png(img, self.thumb_size)
-    return self._thumbs[i]
+    "PNG of sample `i`, tinted by the map of the overlay's class if one is on; computed once per (sample, overlay)."
+    key = (i, self.overlay)
+    if key not in self._thumbs:
+        if self.overlay: img = self.saliency(i, int((self.targets if self.overlay == 'true' else self.preds)[i]))
+        else: img = self.images.get_image(i) if hasattr(self.images, 'get_image') else self.images[i]
+        self._thumbs[key] = thumbnail_png(img, self.thumb_size)
+    return self._thumbs[key]
+
+@patch
+def _has_pictures(self:ConfusionMatrixWidget) -> bool: return self.images is not None or bool(self.overlay)
 
 @patch
 def _caption(self:ConfusionMatrixWidget, i:int) -> str:
@@ -329,8 +355,9 @@ def _caption(self:ConfusionMatrixWidget, i:int) -> str:
 def _gallery_item(self:ConfusionMatrixWidget, i:int):
     tog = W.ToggleButton(value=i in self._flagged, description='flag', icon='flag', layout=W.Layout(width='auto'))
     tog.observe(lambda ch: self.flag(i, ch['new']), 'value')
-    kids = [] if self.images is None else [W.Image(value=self._thumb(i), format='png',
-                                                   layout=W.Layout(width=f'{self.thumb_size}px', object_fit='contain'))]
+    kids = [] if not self._has_pictures() else [W.Image(value=self._thumb(i), format='png',
+                                                        layout=W.Layout(width=f'{self.thumb_size}px',
+                                                                        object_fit='contain'))]
     item = W.VBox(kids + [W.HTML(f'<div style="font-size:11px;line-height:1.2">{self._caption(i)}</div>'), tog])
     item._ftb_idx = i; item.add_class('ftb-item')
     return item
@@ -342,8 +369,10 @@ def _refresh_gallery(self:ConfusionMatrixWidget):
     (t, p), n = self.selection, len(self.gallery_indices())
     order = 'highest loss first' if self.losses is not None else 'in index order'
     filt = ' (suspected label errors only)' if self.issues_only else ''
+    tint = f" · tinted by the evidence for the {'true' if self.overlay == 'true' else 'predicted'} class" \
+           if self.overlay else ''
     self.gallery_title.value = (f"<b>true {_esc(self.classes[t])} → predicted {_esc(self.classes[p])}</b>: "
-                                f"{n} samples{filt}, {order} · page {self.page + 1}/{self.n_pages}")
+                                f"{n} samples{filt}, {order} · page {self.page + 1}/{self.n_pages}{tint}")
     self.gallery.children = [self._gallery_item(i) for i in self.shown]
 
 @patch
@@ -367,7 +396,7 @@ def to_html(self:ConfusionMatrixWidget,
     if cell is not None:
         idx = self.cell_indices(*cell)[:max_images or self.page_size]
         def item(i):
-            img = ('' if self.images is None else f'<img src="data:image/png;base64,'
+            img = ('' if not self._has_pictures() else f'<img src="data:image/png;base64,'
                    f'{base64.b64encode(self._thumb(i)).decode()}" style="image-rendering:pixelated"><br>')
             return f'<div style="width:{max(self.thumb_size, 96)}px;font-size:11px">{img}{self._caption(i)}</div>'
         gallery = (f'<div><b>true {_esc(self.classes[cell[0]])} → predicted {_esc(self.classes[cell[1]])}</b> '

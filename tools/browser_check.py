@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check ftbook in a real browser (headless Debian Chromium driven by Playwright), as a person would use it.
 
-    python tools/browser_check.py widget   # JupyterLab: open a notebook, run it, click a matrix cell, check the gallery
+    python tools/browser_check.py widget   # JupyterLab: run a notebook, click a cell, check the gallery and its overlay
     python tools/browser_check.py docs     # the offline docs in _docs/: landing page, a tutorial, no broken internal links
     python tools/browser_check.py all      # both (builds _docs/ first if it is missing)
 
@@ -94,6 +94,16 @@ probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
 names = [f'cell_{i:02d}.png' for i in range(42)]
 images = [np.full((16, 16, 3), (37 * i) % 256, np.uint8) for i in range(42)]"""
 
+# Evidence overlays for the widget: a small random CNN and one noise input per sample (so a tinted thumbnail always differs
+# from the plain grey one); `Saliency` computes a map only when the gallery shows that image with the overlay on.
+SALIENCY = """import torch
+from ftbook.interpret import Saliency
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                          torch.nn.Flatten(), torch.nn.Linear(8, 3))
+inputs = [torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(i)) for i in range(42)]
+sal = Saliency(net, lambda i: inputs[i])"""
+
 def expected_gallery(page_size:int=12):
     "The most confused cell (true, predicted), its count matrix, and the file names the gallery must show, by loss."
     import numpy as np
@@ -118,13 +128,20 @@ def write_widget_notebook(folder:Path) -> Path:
     "A notebook that shows a ConfusionMatrixWidget on the fixture data, then trains a tiny model with live curves."
     import nbformat
     nb = nbformat.v4.new_notebook(metadata={'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}})
-    nb.cells = [nbformat.v4.new_code_cell(FIXTURE + '\nfrom ftbook.widgets import ConfusionMatrixWidget'),
-                nbformat.v4.new_code_cell('w = ConfusionMatrixWidget(targets, probs, classes, images=images, names=names)\nw'),
+    nb.cells = [nbformat.v4.new_code_cell(FIXTURE + '\n' + SALIENCY + '\nfrom ftbook.widgets import ConfusionMatrixWidget'),
+                nbformat.v4.new_code_cell('w = ConfusionMatrixWidget(targets, probs, classes, images=images, names=names, '
+                                          'saliency=sal)\nw'),
                 nbformat.v4.new_code_cell(CURVES)]
     path = folder/'widget_check.ipynb'; nbformat.write(nb, path); return path
 
+# The pixels of every gallery thumbnail as the browser decoded them (a data URL per image), to see that they change.
+GALLERY_PIXELS = """() => [...document.querySelectorAll('.ftb-gallery .ftb-item img')].map(im => {
+    if (!(im.complete && im.naturalWidth > 0)) return null;
+    const c = document.createElement('canvas'); c.width = im.naturalWidth; c.height = im.naturalHeight;
+    c.getContext('2d').drawImage(im, 0, 0); return c.toDataURL(); })"""
+
 def check_widget(out:Path=OUT, timeout:float=240) -> dict:
-    "In JupyterLab: run a notebook, click the most confused cell, check the gallery, flag, normalise, watch live curves."
+    "In JupyterLab: run a notebook, click the most confused cell, check the gallery, flag, overlay, normalise, curves."
     out.mkdir(parents=True, exist_ok=True); t0 = time.time(); root = Path(tempfile.mkdtemp(prefix='ftbook_nb_'))
     (i, j), cm, names = expected_gallery()
     write_widget_notebook(root)
@@ -155,6 +172,20 @@ def check_widget(out:Path=OUT, timeout:float=240) -> dict:
             page.screenshot(path=str(out/'widget_gallery.png'))
             page.locator('.ftb-gallery .ftb-item').first.locator('button', has_text='flag').click()
             page.wait_for_selector('text=1 flagged as suspected label errors')             # the kernel saw the click
+            plain = page.evaluate(GALLERY_PIXELS)
+            assert len(plain) == len(names) and all(plain), f"{len(plain)} thumbnails, some not decoded"
+            page.locator('.ftb-overlay button', has_text='evidence: predicted class').click()   # the overlay toggle
+            changed = (f'(old) => {{ const now = ({GALLERY_PIXELS})(); return now.length === {len(names)} && '
+                       'now.every((d, k) => d && d !== old[k]); }')
+            page.wait_for_function(changed, arg=plain)                        # every thumbnail now shows its map
+            page.wait_for_selector('text=tinted by the evidence for the predicted class')
+            got = page.locator('.ftb-gallery .ftb-item b').all_inner_texts()
+            assert got == names, f"with the overlay the gallery shows {got}, expected {names}"
+            page.locator('.ftb-gallery').scroll_into_view_if_needed(); page.screenshot(path=str(out/'widget_overlay.png'))
+            tinted = page.evaluate(GALLERY_PIXELS)
+            page.locator('.ftb-overlay button', has_text='image').click()             # back to the plain images
+            page.wait_for_function(f'(old) => JSON.stringify(({GALLERY_PIXELS})()) === JSON.stringify(old)', arg=plain)
+            n_changed = sum(a != b for a, b in zip(plain, tinted))
             page.locator('button', has_text='by true class').first.click()
             page.wait_for_function(f'document.querySelector(".ftb-cell-0-0").innerText.trim().endsWith("%")')
             page.screenshot(path=str(out/'widget_normalised.png'))
@@ -165,9 +196,9 @@ def check_widget(out:Path=OUT, timeout:float=240) -> dict:
             page.locator('.ftb-curves').scroll_into_view_if_needed(); page.screenshot(path=str(out/'widget_curves.png'))
             errors = list(page.errors); stack.pop_all()                   # passed: no failure screenshot
     finally: shutil.rmtree(root, ignore_errors=True)
-    return dict(cell=(i, j), gallery=names, lab_ready_s=round(t_lab, 1), widget_shown_s=round(t_widget, 1),
-                seconds=round(time.time() - t0, 1), page_errors=errors,
-                screenshots=[str(out/f'widget_{n}.png') for n in ('gallery', 'normalised', 'curves')])
+    return dict(cell=(i, j), gallery=names, overlay_changed=n_changed, lab_ready_s=round(t_lab, 1),
+                widget_shown_s=round(t_widget, 1), seconds=round(time.time() - t0, 1), page_errors=errors,
+                screenshots=[str(out/f'widget_{n}.png') for n in ('gallery', 'overlay', 'normalised', 'curves')])
 
 class _Links(html.parser.HTMLParser):
     def __init__(self): super().__init__(); self.links, self.ids = [], set()
