@@ -18,7 +18,10 @@ from .optim import SCHEDS
 from .checkpoint import checkpoint_progress
 from .learner import best_epoch, history_frame
 from .callbacks import EarlyStopping, SaveCheckpoint
-from .tracking import RunFolderLogger, MLflowCallback, _mlflow
+from .tracking import RunFolderLogger, MLflowCallback, _mlflow, WandbCallback, _wandb, run_config
+from .augment import tta_name
+from .features import extract_features
+from .analysis import leakage_report
 from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
 from .analysis import plot_confusion_matrix
@@ -122,8 +125,8 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
 RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'
 # what ftbook-finetune writes into --out (run.json last: removed last, so a half-cleared folder is still a run's)
 OWN_ENTRIES = ('config.json', 'fit.json', 'metrics.json', 'history.csv', 'loss_curve.png', 'confusion_matrix.png',
-               'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', RUN_FILE)
-_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow')   # they do not change the results
+               'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', 'wandb', RUN_FILE)
+_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow', 'wandb', 'no_leakage')   # they do not change the results
 _TRASH = '.ftbook-replaced-'
 
 def _entries(out:Path) -> list[str]:
@@ -253,8 +256,8 @@ def _one_line(e:BaseException) -> str:
 # %% ../nbs/api/10_cli.ipynb #6748d266
 def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder with one subfolder per class
              out:str='runs/finetune', # folder for metrics, history, plots, the checkpoint and the bundle
-             strategy:str='finetune', # how to train: a name in `ftbook.strategies.STRATEGIES`
-             size:int=128, # image side in pixels (224 is the ImageNet size; 128 keeps CPU runs short)
+             strategy:str='lp', # how to train: a name in `ftbook.strategies.STRATEGIES` ('lp': see `ftbook.probe`)
+             size:int=224, # image side in pixels (the ImageNet size; 128 makes the epochs of training strategies short)
              bs:int=32, # batch size (lowered to half the training set for tiny datasets)
              valid_pct:float=0.2, # share of every class held out for validation
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
@@ -265,6 +268,8 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
              resume:bool=False, # continue the interrupted run in `out` (same settings and data) from its last epoch
              overwrite:bool=False, # replace the run in `out` (only the files ftbook-finetune writes)
              mlflow:bool=False, # also log params, per-epoch metrics and artifacts to an MLflow store in out/mlruns
+             wandb:bool=False, # also log config, per-epoch metrics and the run's files to an offline W&B run in out/wandb
+             no_leakage:bool=False, # skip the check for held-out images that duplicate training ones (metrics.json)
              quiet:bool=False, # no progress bars
              **settings # training settings: fields of `StrategyConfig` (model, pretrained, epochs, lr, ...)
             ) -> dict:
@@ -283,6 +288,12 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
     if mlflow:                                            # before anything is loaded: the pip line to run
         try: _mlflow()
         except ImportError: raise ImportError("--mlflow needs the mlflow package: pip install mlflow") from None
+    if wandb:
+        try: _wandb()
+        except ImportError: raise ImportError("--wandb needs the wandb package: pip install wandb") from None
+    if (mlflow or wandb) and strategy == 'lp':
+        raise ValueError(f"--{'mlflow' if mlflow else 'wandb'} logs the epochs of a training strategy, and 'lp' trains "
+                         "none: its results are in metrics.json; use --strategy lpft or finetune to track training")
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
     ds = _load_data(str(data), classes)
     if limit and limit > len(ds):
@@ -312,10 +323,15 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
             cbs = [EarlyStopping(patience=patience or cfg.epochs + 1, restore_best=True),  # no --patience: keep best
                    SaveCheckpoint(out/'checkpoints'),  # last.pt every epoch (for --resume) and best.pt
                    RunFolderLogger(out, config=config, metrics_name='fit.json')]  # config.json, history.csv
-            return cbs + ([MLflowCallback(run_name=out.name, params=config)] if mlflow else [])
+            return (cbs + ([MLflowCallback(run_name=out.name, params=config)] if mlflow else [])
+                    + ([WandbCallback(name=out.name, dir=out, config=config)] if wandb else []))
         learn = train_strategy(strategy, dls, dataclasses.replace(cfg, cbs=callbacks))
-        probs, targets, _ = learn.get_preds()
+        preds = getattr(learn, 'valid_preds', None)                    # 'lp' made them already, with its views
+        probs, targets, _ = preds if preds is not None else learn.get_preds(tta=learn.tta)
         res = classification_metrics(targets, probs, dls.classes)
+        res['tta'] = tta_name(learn.tta)                               # the views the numbers (and the bundle) use
+        if getattr(learn, 'probe', None):
+            res['probe'] = {k: learn.probe[k] for k in ('tta', 'C', 'tau', 'score', 'cv_score', 'folds')}
         trainable, total = count_params(learn.model)
         best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
         skipped = [dict(file=f, reason=r) for f, r in getattr(ds, 'skipped', [])]
@@ -323,18 +339,30 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
                    trainable_params=trainable, total_params=total, epochs_run=len(learn.history),
                    best_epoch=int(best), seconds=round(time.time()-t0, 1), device=str(dev), classes=list(dls.classes),
                    config=config)
+        if not no_leakage: res['leakage'] = _leakage(learn, dls)
+        res['seconds'] = round(time.time()-t0, 1)
         _write_outputs(out, learn, res, dls.classes)
-        export_bundle(learn.model, out/'bundle', dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')})
+        export_bundle(learn.model, out/'bundle', dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')},
+                      tta=learn.tta)
     except BaseException as e:
         _end_run(out, created, bool(can_resume), e); raise
     _update_run(out, status='finished', finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     return res
+
+# %% ../nbs/api/10_cli.ipynb #371e61c6
+def _leakage(learn, dls) -> dict:
+    "`leakage_report` of the training against the held-out images, with the trained model's pre-logit features."
+    ft, _ = extract_features(learn.model, dls.eval_loader(), learn.device)
+    fv, _ = extract_features(learn.model, dls.eval_loader(dls.valid_ds), learn.device)
+    return leakage_report(ft, fv, dls.train_ds, dls.valid_ds)
 
 # %% ../nbs/api/10_cli.ipynb #dc7fb158
 def _write_outputs(out:Path, learn, res:dict, classes):
     "metrics.json, history.csv (all stages), loss_curve.png, confusion_matrix.png and model.pt in `out`."
     import matplotlib.pyplot as plt
     atomic_write_text(json.dumps(res, indent=2), out/'metrics.json')
+    if not (out/'config.json').exists():     # a strategy with no epochs ('lp') never ran the RunFolderLogger
+        atomic_write_text(json.dumps(run_config(learn, extra=res['config']), indent=2), out/'config.json')
     atomic_write_text(history_frame(learn.history).to_csv(), out/'history.csv')
     for name, fig in [('loss_curve', plot_curves(learn.history, best=res['best_epoch'])),
                       ('confusion_matrix', plot_confusion_matrix(res['confusion'], classes))]:
@@ -404,8 +432,13 @@ def finetune_main(argv:list[str]|None=None):
         log = _error_log(out, e)
         p.exit(1, f"{p.prog}: error: {type(e).__name__}: {_one_line(e)[:300]} (not a problem with the arguments or "
                   f"the data; the full traceback is in {log})\n")
-    print(f"accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}  ({res['n_valid']} held-out images, "
+    views = '' if res['tta'] == 'none' else f", test-time views {res['tta']}"
+    print(f"accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}  ({res['n_valid']} held-out images{views}, "
           f"best epoch {res['best_epoch']}, {res['seconds']:.0f}s on {res['device']})")
+    if 'leakage' in res:
+        lk = res['leakage']
+        print(f"leakage check: {lk['exact']} held-out images are exact copies of training images, "
+              f"{lk['near_duplicates']} near-duplicates in all (see metrics.json)")
     print(f"results in {out.resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, "
           "model.pt, bundle/")
     print(f"serve it with: ftbook-serve {shlex.quote(a.out)}")  # returns None: a console script's return is its status

@@ -16,7 +16,8 @@ from PIL import Image
 from safetensors.torch import save_model, load_model
 import ftbook
 from .core import atomic_write, atomic_write_text, get_device
-from .augment import BatchEval, get_transforms, resize_size
+from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name
+from .perf import autocast_for
 from .data import StoreSize, image_to_uint8
 from .models import model_norm
 from .lora import adapter_names, merge_lora
@@ -27,7 +28,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ON
            'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
-BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 2   # 2: may carry a temperature other than 1 (see below)
+BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 3   # 2: a temperature other than 1; 3: test-time views
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
 
 def _sha256(path:Path) -> str:
@@ -96,7 +97,8 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                   model_kwargs:dict|None=None, # more `timm.create_model` arguments that change the layers (img_size)
                   metrics:dict|None=None, # optional results to keep with the model (accuracy, ...)
                   onnx:bool|dict=False, # also write model.onnx: True, or a dict of `export_onnx` options
-                  temperature:float=1.0 # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
+                  temperature:float=1.0, # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
+                  tta=None # test-time views every prediction averages over (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
                  ) -> Path:
     "Write `model` as a bundle: model.safetensors + config.json (architecture, classes, preprocessing, versions)."
     path = Path(path)
@@ -107,6 +109,7 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                          "training")
     if size is None: raise ValueError("no image size: pass size= (the side the model was trained at) or dls=")
     temperature = _check_temperature(temperature, 'temperature')
+    tta_views(tta); tta = tta_name(tta)                                     # validated; 'none', a set name, or views
     if mean is None or std is None:
         dm, ds_ = (getattr(dls, 'mean', None), getattr(dls, 'std', None)) if dls is not None else (None, None)
         mm, ms = model_norm(model) if dm is None else (dm, ds_)
@@ -123,10 +126,11 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
         raise ValueError(f"the model has {n_out} outputs but {len(classes)} class names were given: {classes}")
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path/WEIGHTS_FILE, lambda p: save_model(m, str(p), metadata={'format': 'pt'}))
-    cfg = dict(format=BUNDLE_FORMAT, format_version=1 if temperature == 1 else 2, architecture=arch,
+    version = 3 if tta != 'none' else 2 if temperature != 1 else 1       # the oldest reader that gets it right
+    cfg = dict(format=BUNDLE_FORMAT, format_version=version, architecture=arch,
                model_kwargs=dict(model_kwargs or {}), classes=[str(c) for c in classes],
                preprocess=dict(size=int(size), crop_pct=float(crop_pct), mean=[float(v) for v in mean],
-                               std=[float(v) for v in std]), temperature=temperature,
+                               std=[float(v) for v in std]), temperature=temperature, tta=tta,
                weights=WEIGHTS_FILE, weights_sha256=_sha256(path/WEIGHTS_FILE), onnx=None,
                metrics=_jsonable(metrics or {}),
                ftbook_version=ftbook.__version__, torch_version=torch.__version__, timm_version=timm.__version__,
@@ -158,6 +162,9 @@ def read_bundle_config(path:str|Path) -> dict:
     missing = [k for k in ('architecture', 'classes', 'preprocess', 'weights') if k not in cfg]
     if missing: raise ValueError(f"{f} lacks {missing}; re-export the bundle")
     cfg['temperature'] = _check_temperature(cfg.get('temperature', 1.0), f"the temperature in {f}")  # old: none, 1
+    cfg.setdefault('tta', 'none')                                                                  # old: no views
+    try: tta_views(cfg['tta'])
+    except (ValueError, TypeError) as e: raise ValueError(f"the tta in {f} is not usable: {e}") from None
     return cfg
 
 # %% ../nbs/api/09_export.ipynb #86e22751
@@ -169,9 +176,12 @@ class Predictor:
                  device:str|None=None, # torch models only: None picks the best available
                  max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
                  config:dict|None=None, # the bundle config, if loaded from one
-                 temperature:float=1.0): # softmax temperature: probabilities are softmax(logits / temperature)
+                 temperature:float=1.0, # softmax temperature: probabilities are softmax(logits / temperature)
+                 tta=None, # test-time views: probabilities are averaged over them (`ftbook.augment.TTA_SETS`)
+                 precision:str='auto'): # torch models: 'auto' runs bf16 where the device has it natively, or 'fp32'
         self.classes, self.size, self.max_pixels, self.config = list(classes), int(size), max_pixels, config or {}
         self.temperature = _check_temperature(temperature, 'temperature')
+        self.views, self.tta = [f for _, f in tta_views(tta)], tta_name(tta)
         self.store = StoreSize(resize_size(self.size, crop_pct))                   # per image: uint8, a common side
         self.batch_eval = BatchEval(self.size, mean, std, crop_pct, channels_last=False)  # per batch: crop, normalise
         self.is_onnx = not isinstance(model, nn.Module)
@@ -180,8 +190,9 @@ class Predictor:
                 raise TypeError("model must be an nn.Module or an onnxruntime InferenceSession, got "
                                 f"{type(model).__name__}")
             self.device, self.input_name = torch.device('cpu'), model.get_inputs()[0].name
-        else: self.device = get_device(device); model = model.to(self.device).eval()
-        self.model = model
+        else: self.device = get_device(device); model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self.model, self.precision = model, 'fp32' if self.is_onnx else precision
+        self.autocast = autocast_for(self.device, self.precision)
 
     def preprocess(self, images) -> torch.Tensor:
         "One image or a list of images -> a normalised float batch B×3×size×size."
@@ -194,17 +205,26 @@ class Predictor:
         "Raw scores B×C for a preprocessed batch."
         if self.is_onnx:
             return torch.from_numpy(self.model.run(None, {self.input_name: x.cpu().contiguous().numpy()})[0])
-        return self.model(x.to(self.device)).float().cpu()
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        with self.autocast(): return self.model(x).float().cpu()
 
-    def predict_logits(self, images, bs:int=32) -> torch.Tensor:
-        "Raw scores N×C for one image or a list of images: the training preprocessing, then the model, `bs` at a time."
+    def view_logits(self, images, bs:int=32) -> torch.Tensor:
+        "Raw scores V×N×C of every test-time view (V = 1 without TTA) of one image or a list of images."
         if not isinstance(images, (list, tuple)): images = [images]
         if not images: raise ValueError("no images given")
-        return torch.cat([self.logits(self.preprocess(images[i:i+bs])) for i in range(0, len(images), bs)])
+        out = []
+        for i in range(0, len(images), bs):
+            x = self.preprocess(images[i:i+bs])
+            out.append(torch.stack([self.logits(v(x)) for v in self.views]))
+        return torch.cat(out, 1)
+
+    def predict_logits(self, images, bs:int=32) -> torch.Tensor:
+        "Scores N×C (the mean over the test-time views) for one image or a list of images, `bs` at a time."
+        return self.view_logits(images, bs).mean(0)
 
     def predict_proba(self, images, bs:int=32) -> torch.Tensor:
-        "Class probabilities N×C for one image or a list of images: softmax(logits / temperature)."
-        return (self.predict_logits(images, bs) / self.temperature).softmax(1)
+        "Class probabilities N×C: softmax(logits / temperature), averaged over the test-time views."
+        return (self.view_logits(images, bs) / self.temperature).softmax(-1).mean(0)
 
     def predict(self, image, topk:int|None=None) -> list[dict]:
         "The `topk` (default: up to 3) likeliest classes of an image: [{'label', 'index', 'probability'}, ...]"
@@ -217,15 +237,18 @@ class Predictor:
     def __repr__(self):
         kind = 'onnxruntime' if self.is_onnx else type(self.model).__name__
         t = '' if self.temperature == 1 else f", temperature={self.temperature:.3g}"
-        return f"Predictor({kind}, {len(self.classes)} classes, size={self.size}, device={self.device}{t})"
+        t += '' if self.tta == 'none' else f", tta={self.tta!r}"
+        return (f"Predictor({kind}, {len(self.classes)} classes, size={self.size}, device={self.device}, "
+                f"{self.precision}{t})")
 
 # %% ../nbs/api/09_export.ipynb #e0fca7e3
 def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
                 device:str|None=None, # torch backend: None picks the best available
                 backend:str='torch', # 'torch', or 'onnx' to run model.onnx with onnxruntime
-                max_pixels:int|None=Image.MAX_IMAGE_PIXELS # refuse bigger images
+                max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
+                precision:str='auto' # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
                ) -> Predictor:
-    "A ready `Predictor` from a bundle folder."
+    "A ready `Predictor` from a bundle folder (with the bundle's temperature and test-time views)."
     path = Path(path); cfg = read_bundle_config(path)
     if backend not in ('torch', 'onnx'): raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     wf = path/cfg['weights']
@@ -243,7 +266,8 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
         model = _load_weights(_rebuild(cfg), wf).eval()
     pp = cfg['preprocess']
     return Predictor(model, cfg['classes'], pp['size'], pp['mean'], pp['std'], pp.get('crop_pct', 0.875),
-                     device=device, max_pixels=max_pixels, config=cfg, temperature=cfg['temperature'])
+                     device=device, max_pixels=max_pixels, config=cfg, temperature=cfg['temperature'], tta=cfg['tta'],
+                     precision=precision)
 
 # %% ../nbs/api/09_export.ipynb #1a45e737
 def onnx_session(path:str|Path, # a .onnx file

@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from .core import get_device
 from .perf import autocast_for
+from .augment import tta_views
 from .data import DataLoaders
 from .models import set_bn_eval
 
@@ -31,15 +32,20 @@ def _check_timm(model):
 def extract_features(model:nn.Module, # a timm model; it is put in eval mode for the pass, then restored
                      dl:Iterable, # batches of (x, y)
                      device:str|torch.device|None=None, # None: the best available
-                     precision:str='auto' # 'auto': bf16 where the device has it natively (`precision_policy`)
+                     precision:str='auto', # 'auto': bf16 where the device has it natively (`precision_policy`)
+                     tta=None # views of every image (`ftbook.augment.tta_views`): features [N, V, D] in view order
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Pre-logit features [N, D] (float32, CPU) and targets [N] of every sample in `dl`, in loader order."
+    "Pre-logit features [N, D] ([N, V, D] with `tta` views; float32, CPU) and targets [N] of `dl`, in loader order."
     _check_timm(model)
     dev, was_training = get_device(device), model.training
     model.to(dev, memory_format=torch.channels_last).eval()
     autocast, feats, targs = autocast_for(dev, precision), [], []
+    views = None if tta is None else [f for _, f in tta_views(tta)]
     for xb, yb in dl:
-        with autocast(): f = pre_logits(model, xb.to(dev).contiguous(memory_format=torch.channels_last))
+        xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
+        with autocast():
+            f = (pre_logits(model, xb) if views is None else
+                 torch.stack([pre_logits(model, v(xb).contiguous(memory_format=torch.channels_last)) for v in views], 1))
         feats.append(f.float().cpu()); targs.append(torch.as_tensor(yb))
     model.train(was_training); set_bn_eval(model)
     if not feats: raise ValueError("the loader yields no batches: nothing to extract")

@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 import ftbook
 from .data import image_to_uint8
 from .export import BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, Predictor, load_bundle
+from .perf import PRECISIONS
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
     from fastapi import FastAPI, File, Query, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
@@ -86,6 +87,7 @@ if _SERVE_IMPORT_ERROR is None:
         classes: list[str] = Field(description="the class names, in the model's output order")
         size: int = Field(description="the image side the model sees after preprocessing")
         temperature: float = Field(gt=0, description="softmax temperature: probabilities are softmax(logits / T)")
+        tta: str|list[str] = Field(description="test-time views each prediction averages over ('none': the image only)")
         backend: Literal['torch', 'onnx']
         ftbook_version: str|None = Field(description="the ftbook version that wrote the bundle")
 
@@ -160,7 +162,7 @@ def create_app(model:Predictor|str|Path, # a `Predictor`, or a bundle folder to 
     @app.get('/health', response_model=HealthResponse, summary='Is the service up, and which model does it serve')
     def health():
         return dict(status='ok', architecture=pred.config.get('architecture'), classes=pred.classes, size=pred.size,
-                    temperature=pred.temperature,
+                    temperature=pred.temperature, tta=pred.tta,
                     backend='onnx' if pred.is_onnx else 'torch', ftbook_version=pred.config.get('ftbook_version'))
 
     @app.post('/predict', response_model=PredictResponse, summary='The top-k classes of one image',
@@ -253,11 +255,12 @@ def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` 
           port:int=8000, # TCP port (0: any free port)
           backend:str='torch', # 'torch', or 'onnx' if the bundle has model.onnx
           device:str|None=None, # torch backend: 'cpu', 'cuda', ... (None: the best available)
-          max_upload_bytes:int=DEFAULT_MAX_UPLOAD_BYTES, max_pixels:int=DEFAULT_MAX_PIXELS, topk:int=3):
+          max_upload_bytes:int=DEFAULT_MAX_UPLOAD_BYTES, max_pixels:int=DEFAULT_MAX_PIXELS, topk:int=3,
+          precision:str='auto'): # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
     "Serve the bundle in `run_dir` over HTTP until interrupted (Ctrl+C)."
     _check_serve_deps()
     bdir = resolve_bundle_dir(run_dir)
-    pred = load_bundle(bdir, device=device, backend=backend)
+    pred = load_bundle(bdir, device=device, backend=backend, precision=precision)
     app = create_app(pred, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, topk=topk)
     sock = _listen(host, port); port = sock.getsockname()[1]
     if host not in ('127.0.0.1', 'localhost', '::1'):
@@ -288,6 +291,8 @@ def serve_parser() -> argparse.ArgumentParser:
                    help='largest accepted upload')
     p.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS, help='largest accepted image (width x height)')
     p.add_argument('--topk', type=int, default=3, help='classes returned when a request does not say')
+    p.add_argument('--precision', default='auto', choices=PRECISIONS,
+                   help="torch backend: 'auto' runs bf16 where the device has it natively; 'fp32' never does")
     return p
 
 def serve_main(argv:list[str]|None=None):
@@ -296,6 +301,7 @@ def serve_main(argv:list[str]|None=None):
     if not 0 <= a.port <= 65535: p.error(f"--port must be in 0..65535, got {a.port}")
     if a.max_upload_mb <= 0 or a.max_pixels <= 0 or a.topk < 1:
         p.error("--max-upload-mb, --max-pixels and --topk must be positive")
-    try: serve(a.run_dir, a.host, a.port, a.backend, a.device, int(a.max_upload_mb * 2**20), a.max_pixels, a.topk)
+    try: serve(a.run_dir, a.host, a.port, a.backend, a.device, int(a.max_upload_mb * 2**20), a.max_pixels, a.topk,
+                    a.precision)
     except (FileNotFoundError, ValueError, OSError, ImportError) as e: p.exit(2, f"ftbook-serve: error: {e}\n")
     except KeyboardInterrupt: pass

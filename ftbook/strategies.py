@@ -18,6 +18,7 @@ from .metrics import accuracy, macro_f1
 from .checkpoint import StagedRun
 from .learner import Learner
 from .features import cache_features, probe_head
+from .probe import linear_probe, logit_shift
 from .stages import discriminative_param_groups, GradualUnfreeze, fine_tune
 from .losses import make_loss, MixUp, CutMix
 from .lora import add_lora, default_lora_targets
@@ -25,8 +26,8 @@ from .lora import add_lora, default_lora_targets
 # %% auto #0
 __all__ = ['STRATEGIES', 'StrategyConfig', 'new_model', 'strategy_learner', 'scratch_strategy', 'probe_strategy',
            'probe_e2e_strategy', 'partial_strategy', 'gradual_strategy', 'full_strategy', 'finetune_strategy',
-           'lora_strategy', 'register_strategy', 'train_strategy', 'evaluate', 'compare_strategies', 'summarize_runs',
-           'plot_comparison']
+           'lora_strategy', 'lp_strategy', 'lpft_strategy', 'register_strategy', 'train_strategy', 'evaluate',
+           'compare_strategies', 'summarize_runs', 'plot_comparison']
 
 # %% ../nbs/api/05a_strategies.ipynb #be8ec689
 @dataclass
@@ -54,6 +55,9 @@ class StrategyConfig:
     seed: int = 42                     # seeds the split, the model's head, the shuffling and the augmentation
     progress: bool = False             # progress bars and one line per epoch
     resume: bool|str|None = None       # continue an interrupted run: True (its `SaveCheckpoint`'s last.pt) or a file
+    tta: str = 'auto'                  # test-time views (`ftbook.augment.TTA_SETS`); 'auto': 'lp' picks by CV, else none
+    logit_adjust: float|None = None    # τ: subtract τ·log(class prior) from the head's bias (None: 'lp' picks by CV, else 0)
+    probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -123,9 +127,29 @@ def lora_strategy(dls, cfg:StrategyConfig,
     add_lora(m, target_modules or default_lora_targets(m), r=r, alpha=alpha, modules_to_save=[head])
     return _fit(strategy_learner(m, dls, cfg), cfg)
 
+def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
+    "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
+    m = freeze(new_model(dls, cfg))
+    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, device=cfg.device, seed=cfg.seed)
+    learn = strategy_learner(m, dls, cfg)
+    learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
+    probs, targs, losses = learn.valid_preds = learn.get_preds(tta=learn.tta)    # one pass; the CLI reuses it
+    learn.history = [dict(epoch=0, train_loss=res['train_loss'], valid_loss=losses.mean().item(),
+                          **{n: f(probs, targs) for n, f in learn.metrics})]
+    learn.best_epoch = 0
+    return learn
+
+def lpft_strategy(dls, cfg:StrategyConfig) -> Learner:
+    "LP-FT: the `lp` probe (no logit shift), then every layer trains from its head with discriminative lrs."
+    lp = lp_strategy(dls, replace(cfg, logit_adjust=cfg.logit_adjust or 0.))
+    m = unfreeze(lp.model)
+    learn = _fit(strategy_learner(m, dls, cfg, discriminative_param_groups(m, cfg.lr, cfg.lr_mult, cfg.decay)), cfg)
+    learn.tta, learn.probe = lp.tta, lp.probe
+    return learn
+
 STRATEGIES = dict(scratch=scratch_strategy, probe=probe_strategy, probe_e2e=probe_e2e_strategy,
                   partial=partial_strategy, gradual=gradual_strategy, full=full_strategy, finetune=finetune_strategy,
-                  lora=lora_strategy)
+                  lora=lora_strategy, lp=lp_strategy, lpft=lpft_strategy)
 
 def register_strategy(name:str, fn:Callable, overwrite:bool=False) -> Callable:
     "Add `fn(dls, cfg) -> Learner` to `STRATEGIES` under `name`."
@@ -169,11 +193,26 @@ def train_strategy(strategy:str|Callable, # a name in `STRATEGIES`, or a callabl
     with StagedRun(resume=cfg.resume):      # every fit of the strategy is a stage of this run (see `ftbook.checkpoint`)
         learn = fn(dls, _with_regularisers(replace(cfg, resume=None), dls))
     learn.strategy = strategy if isinstance(strategy, str) else getattr(strategy, '__name__', 'custom')
+    _after_training(learn, cfg)
     return learn
+
+def _after_training(learn:Learner, cfg:StrategyConfig):
+    "Apply the settings that act after training: the logit shift (unless the strategy did) and the TTA record."
+    if getattr(learn, 'logit_adjust', None) is None and cfg.logit_adjust:
+        head = learn.model.get_classifier() if hasattr(learn.model, 'get_classifier') else None
+        if not isinstance(head, nn.Linear):
+            raise ValueError(f"logit_adjust needs a model whose classifier is one nn.Linear, not {type(head).__name__}")
+        with torch.no_grad():
+            head.bias -= logit_shift(learn.dls.train_ds.targets, len(learn.dls.classes), cfg.logit_adjust).to(head.bias)
+        learn.logit_adjust = cfg.logit_adjust
+        learn.__dict__.pop('valid_preds', None)                  # made before the shift
+    if getattr(learn, 'tta', None) is None: learn.tta = 'none' if cfg.tta == 'auto' else cfg.tta
 
 def evaluate(learn:Learner) -> dict:
     "Accuracy, macro-F1, mean per-sample validation loss and per-class recall of a trained strategy."
-    probs, targets, losses = getattr(learn, 'probe_learner', learn).get_preds()   # a probe: from its cached features
+    if getattr(learn, 'valid_preds', None) is not None: probs, targets, losses = learn.valid_preds  # 'lp' made them
+    elif hasattr(learn, 'probe_learner'): probs, targets, losses = learn.probe_learner.get_preds()  # cached features
+    else: probs, targets, losses = learn.get_preds(tta=getattr(learn, 'tta', None))
     preds, classes = probs.argmax(1), list(learn.dls.classes)
     res = dict(accuracy=accuracy(probs, targets), macro_f1=macro_f1(probs, targets), valid_loss=losses.mean().item())
     for c, name in enumerate(classes):

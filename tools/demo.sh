@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-exec .venv/bin/ftbook-finetune --data elpv --out runs/demo "$@"
+exec .venv/bin/ftbook-finetune --data elpv --out runs/demo --overwrite "$@"

@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""Ablation of the default `lp` recipe on elpv: which ingredient buys what (a benchmark, not a test).
+
+The features of every elpv image in the 8 dihedral views are extracted once per image size (the frozen backbone does
+not depend on the split), then for every seed the split of `ftbook-finetune --seed S` (stratified, `--valid-pct`) is
+made and each variant chooses its settings by cross-validation on that seed's training images only, exactly as
+`ftbook.probe.linear_probe` does, and is scored once on the held-out images:
+
+- default: views from ('none', 'hflip', 'dihedral'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
+- no TTA: the image alone (training rows and prediction); C and τ by CV;
+- no logit adjustment: τ = 0; views and C by CV;
+- plain probe: no views, τ = 0, C by CV (logistic regression on single-view features);
+- the same at the other `--sizes` (lower resolution).
+
+Prints one line per run and a mean ± std table over seeds; with `--out`, writes runs.csv there.
+
+    python bench/lp_ablation.py --seeds 42 43 44 --sizes 224 128
+"""
+import argparse, time
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import torch
+from ftbook.core import get_device
+from ftbook.data import load_elpv, make_dataloaders, stratified_split
+from ftbook.features import extract_features
+from ftbook.metrics import accuracy, macro_f1
+from ftbook.models import create_model, model_norm, freeze
+from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, fit_logistic, logit_shift, select_probe, _view_index
+
+VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS), 'no TTA': dict(tta=('none',), taus=PROBE_TAUS),
+            'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,)), 'plain probe': dict(tta=('none',), taus=(0.,))}
+
+def features(model_name, size, device, bs=64):
+    "Dihedral-view features [N, 8, D] and targets of every elpv image at `size`, and the seconds it took."
+    ds = load_elpv()
+    m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
+    mean, std = model_norm(m)
+    dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0)
+    t0 = time.perf_counter()
+    f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta='dihedral')
+    return f, y, time.perf_counter() - t0
+
+def run(f, y, seed, valid_pct, variant, classes):
+    tr, va = stratified_split(y.numpy(), valid_pct, seed)
+    v = VARIANTS[variant]
+    sel = select_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], folds=3, seed=seed)
+    idx = _view_index('dihedral', sel['tta'])
+    W, b = fit_logistic(f[tr][:, idx], y[tr], sel['C'], n_classes=classes)
+    b = b - logit_shift(y[tr].numpy(), classes, sel['tau'])
+    p = (f[va][:, idx] @ W.T + b).softmax(-1).mean(1)
+    return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=sel['tta'], C=sel['C'], tau=sel['tau'])
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    p.add_argument('--sizes', type=int, nargs='+', default=[224, 128])
+    p.add_argument('--valid-pct', type=float, default=0.2)
+    p.add_argument('--model', default='efficientnet_lite0')
+    p.add_argument('--device', default=None)
+    p.add_argument('--out', default=None)
+    a = p.parse_args()
+    dev, rows = get_device(a.device), []
+    for size in a.sizes:
+        f, y, secs = features(a.model, size, dev)
+        print(f"{size} px: features of {len(y)} images x 8 views in {secs:.0f}s ({8 * len(y) / secs:.0f} views/s "
+              f"on {dev}, {torch.get_num_threads()} threads)", flush=True)
+        for variant in (VARIANTS if size == a.sizes[0] else ['default']):
+            for seed in a.seeds:
+                t0 = time.perf_counter()
+                r = dict(variant=variant if size == a.sizes[0] else f'{variant} at {size} px', size=size, seed=seed,
+                         **run(f, y, seed, a.valid_pct, variant, int(y.max()) + 1), seconds=time.perf_counter() - t0)
+                rows.append(r)
+                print(f"{r['variant']:<28} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
+                      f"(CV chose tta={r['tta']}, C={r['C']}, tau={r['tau']}; {r['seconds']:.0f}s)", flush=True)
+    runs = pd.DataFrame(rows)
+    summ = runs.groupby('variant', sort=False)[['accuracy', 'macro_f1']].agg(['mean', 'std'])
+    print(f"\nmean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}):")
+    for v, r in summ.iterrows():
+        print(f"  {v:<28} accuracy {r[('accuracy', 'mean')]:.3f} ± {r[('accuracy', 'std')]:.3f}   "
+              f"macro-F1 {r[('macro_f1', 'mean')]:.3f} ± {r[('macro_f1', 'std')]:.3f}")
+    if a.out:
+        Path(a.out).mkdir(parents=True, exist_ok=True); runs.to_csv(Path(a.out)/'runs.csv', index=False)
+
+if __name__ == '__main__': main()
