@@ -58,6 +58,7 @@ class StrategyConfig:
     tta: str = 'auto'                  # test-time views (`ftbook.augment.TTA_SETS`); 'auto': 'lp' picks by CV, else none
     logit_adjust: float|None = None    # τ: subtract τ·log(class prior) from the head's bias (None: 'lp' picks by CV, else 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
+    precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -69,7 +70,7 @@ def strategy_learner(model:nn.Module, dls, cfg:StrategyConfig, param_groups:list
     "A `Learner` for `model` with the loss, metrics, optimiser settings and callbacks of `cfg`."
     return Learner(model, dls, loss_func=cfg.loss_func, metrics=cfg.metrics, lr=cfg.lr, wd=cfg.wd,
                    cbs=cfg.cbs() if cfg.cbs else None, device=cfg.device, param_groups=param_groups,
-                   progress=cfg.progress)
+                   progress=cfg.progress, infer_precision=cfg.precision)
 
 def _fit(learn, cfg, epochs=None, **kw):
     return learn.fit(epochs or cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
@@ -82,8 +83,10 @@ def scratch_strategy(dls, cfg:StrategyConfig) -> Learner:
 def probe_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Linear probe: the frozen backbone runs once over the data; the head trains on the cached features."
     m = freeze(new_model(dls, cfg))
-    head_learn = _fit(strategy_learner(probe_head(m), cache_features(m, dls, device=cfg.device), cfg), cfg)
-    learn = Learner(m, dls, loss_func=head_learn.loss_func, metrics=cfg.metrics, device=cfg.device, progress=False)
+    feats = cache_features(m, dls, device=cfg.device, precision=cfg.precision)
+    head_learn = _fit(strategy_learner(probe_head(m), feats, cfg), cfg)
+    learn = Learner(m, dls, loss_func=head_learn.loss_func, metrics=cfg.metrics, device=cfg.device, progress=False,
+                    infer_precision=cfg.precision)
     learn.history, learn.best_epoch, learn.probe_learner = head_learn.history, head_learn.best_epoch, head_learn
     return learn
 
@@ -130,7 +133,8 @@ def lora_strategy(dls, cfg:StrategyConfig,
 def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
     m = freeze(new_model(dls, cfg))
-    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, device=cfg.device, seed=cfg.seed)
+    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, device=cfg.device,
+                       precision=cfg.precision, seed=cfg.seed)
     learn = strategy_learner(m, dls, cfg)
     learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
     probs, targs, losses = learn.valid_preds = learn.get_preds(tta=learn.tta)    # one pass; the CLI reuses it
