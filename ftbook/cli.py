@@ -126,7 +126,8 @@ RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'
 # what ftbook-finetune writes into --out (run.json last: removed last, so a half-cleared folder is still a run's)
 OWN_ENTRIES = ('config.json', 'fit.json', 'metrics.json', 'history.csv', 'loss_curve.png', 'confusion_matrix.png',
                'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', 'wandb', RUN_FILE)
-_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow', 'wandb', 'no_leakage')   # they do not change the results
+# the arguments that do not change the results
+_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow', 'wandb', 'no_leakage')
 _TRASH = '.ftbook-replaced-'
 
 def _entries(out:Path) -> list[str]:
@@ -268,7 +269,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
              resume:bool=False, # continue the interrupted run in `out` (same settings and data) from its last epoch
              overwrite:bool=False, # replace the run in `out` (only the files ftbook-finetune writes)
              mlflow:bool=False, # also log params, per-epoch metrics and artifacts to an MLflow store in out/mlruns
-             wandb:bool=False, # also log config, per-epoch metrics and the run's files to an offline W&B run in out/wandb
+             wandb:bool=False, # also log config, per-epoch metrics and files to an offline W&B run in out/wandb
              no_leakage:bool=False, # skip the check for held-out images that duplicate training ones (metrics.json)
              quiet:bool=False, # no progress bars
              **settings # training settings: fields of `StrategyConfig` (model, pretrained, epochs, lr, ...)

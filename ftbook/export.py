@@ -98,7 +98,7 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                   metrics:dict|None=None, # optional results to keep with the model (accuracy, ...)
                   onnx:bool|dict=False, # also write model.onnx: True, or a dict of `export_onnx` options
                   temperature:float=1.0, # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
-                  tta=None # test-time views every prediction averages over (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
+                  tta=None # test-time views each prediction averages (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
                  ) -> Path:
     "Write `model` as a bundle: model.safetensors + config.json (architecture, classes, preprocessing, versions)."
     path = Path(path)

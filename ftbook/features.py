@@ -44,8 +44,8 @@ def extract_features(model:nn.Module, # a timm model; it is put in eval mode for
     for xb, yb in dl:
         xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
         with autocast():
-            f = (pre_logits(model, xb) if views is None else
-                 torch.stack([pre_logits(model, v(xb).contiguous(memory_format=torch.channels_last)) for v in views], 1))
+            f = (pre_logits(model, xb) if views is None else torch.stack(
+                 [pre_logits(model, v(xb).contiguous(memory_format=torch.channels_last)) for v in views], 1))
         feats.append(f.float().cpu()); targs.append(torch.as_tensor(yb))
     model.train(was_training); set_bn_eval(model)
     if not feats: raise ValueError("the loader yields no batches: nothing to extract")

@@ -55,8 +55,8 @@ class StrategyConfig:
     seed: int = 42                     # seeds the split, the model's head, the shuffling and the augmentation
     progress: bool = False             # progress bars and one line per epoch
     resume: bool|str|None = None       # continue an interrupted run: True (its `SaveCheckpoint`'s last.pt) or a file
-    tta: str = 'auto'                  # test-time views (`ftbook.augment.TTA_SETS`); 'auto': 'lp' picks by CV, else none
-    logit_adjust: float|None = None    # τ: subtract τ·log(class prior) from the head's bias (None: 'lp' picks by CV, else 0)
+    tta: str = 'auto'                  # test-time views (`augment.TTA_SETS`); 'auto': 'lp' picks by CV, others none
+    logit_adjust: float|None = None    # τ: head bias -= τ·log(class prior) (None: 'lp' picks by CV, others 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
 
