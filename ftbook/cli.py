@@ -286,15 +286,13 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
     out = run['out'] = Path(out).expanduser()
     record, requested = _check_out(out, resume, overwrite), _requested(run, cfg)
     if record is not None: _compare_arguments(record['arguments'], requested, out)
-    if mlflow:                                            # before anything is loaded: the pip line to run
-        try: _mlflow()
-        except ImportError: raise ImportError("--mlflow needs the mlflow package: pip install mlflow") from None
-    if wandb:
-        try: _wandb()
-        except ImportError: raise ImportError("--wandb needs the wandb package: pip install wandb") from None
-    if (mlflow or wandb) and strategy == 'lp':
-        raise ValueError(f"--{'mlflow' if mlflow else 'wandb'} logs the epochs of a training strategy, and 'lp' trains "
-                         "none: its results are in metrics.json; use --strategy lpft or finetune to track training")
+    trackers = [(flag, need) for flag, on, need in (('mlflow', mlflow, _mlflow), ('wandb', wandb, _wandb)) if on]
+    for flag, need in trackers:                           # before anything is loaded: the pip line to run
+        try: need()
+        except ImportError: raise ImportError(f"--{flag} needs the {flag} package: pip install {flag}") from None
+    if trackers and strategy == 'lp':
+        raise ValueError(f"--{trackers[0][0]} logs the epochs of a training strategy, and 'lp' trains none: its "
+                         "results are in metrics.json; use --strategy lpft or finetune to track training")
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
     ds = _load_data(str(data), classes)
     if limit and limit > len(ds):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/03b_tracking.ipynb #2a24625e
 from __future__ import annotations
-import json, os, shutil, struct, time, warnings, zlib
+import importlib, json, os, shutil, struct, time, warnings, zlib
 from pathlib import Path
 from typing import Any, Iterable
 import torch
@@ -100,11 +100,13 @@ class RunFolderLogger(Callback):
         return [p for p in (self.dir/'config.json', self.dir/'history.csv', self.dir/self.metrics_name) if p.exists()]
 
 # %% ../nbs/api/03b_tracking.ipynb #c04f20ee
-def _mlflow():
-    try: import mlflow
+def _optional(pkg:str, who:str):
+    "Import the optional package `pkg`, or raise an ImportError with the `pip install` line `who` needs."
+    try: return importlib.import_module(pkg)
     except ImportError:
-        raise ImportError("MLflowCallback needs mlflow: pip install mlflow (or use RunFolderLogger alone)") from None
-    return mlflow
+        raise ImportError(f"{who} needs {pkg}: pip install {pkg} (or use RunFolderLogger alone)") from None
+
+def _mlflow(): return _optional('mlflow', 'MLflowCallback')
 
 class MLflowCallback(Callback):
     "Log params, per-epoch metrics and the run folder's files of every `fit` to an MLflow tracking store."
@@ -170,11 +172,7 @@ class MLflowCallback(Callback):
         self.run_id = None
 
 # %% ../nbs/api/03b_tracking.ipynb #e7c66f6e
-def _wandb():
-    try: import wandb
-    except ImportError:
-        raise ImportError("WandbCallback needs wandb: pip install wandb (or use RunFolderLogger alone)") from None
-    return wandb
+def _wandb(): return _optional('wandb', 'WandbCallback')
 
 class WandbCallback(Callback):
     "Log the config, per-epoch metrics and the run folder's files of every `fit` to a W&B run (offline by default)."
