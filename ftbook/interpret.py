@@ -4,6 +4,7 @@
 
 # %% ../nbs/api/07a_interpret.ipynb #55ea4463
 from __future__ import annotations
+import contextlib
 from typing import Callable, Sequence
 import numpy as np
 import torch
@@ -68,22 +69,25 @@ def _activations_and_logits(model:nn.Module, x:torch.Tensor, layer) -> tuple[tor
     if 'a' not in store: raise ValueError(f"layer {name!r} did not run in the forward pass")
     return store['a'], logits, name
 
+@contextlib.contextmanager
+def _explaining(model:nn.Module, x:torch.Tensor):
+    "Yield `x` on the model's device as a float leaf that requires grad, the model in eval mode with gradients on."
+    was_training = model.training; model.eval()
+    try:
+        with torch.enable_grad(): yield x.detach().to(next(model.parameters()).device).float().requires_grad_(True)
+    finally: model.train(was_training)
+
 def grad_cam(model:nn.Module, # a classifier returning logits (B, C); a timm model or any nn.Module with convolutions
              x:torch.Tensor, # a preprocessed batch (B, 3, H, W), as the model sees it
              target=None, # class to explain: None (each sample's predicted class), an int, or one per sample
              layer=None # None: timm's `forward_features` output, else the last Conv2d; or a module name / module
             ) -> torch.Tensor:
     "Grad-CAM maps (B, H, W) in [0, 1] at the input resolution: where the evidence for `target` lies."
-    was_training = model.training; model.eval()
-    dev = next(model.parameters()).device
-    try:
-        with torch.enable_grad():
-            x = x.detach().to(dev).float().requires_grad_(True)   # so activations carry gradients even when frozen
-            a, logits, where = _activations_and_logits(model, x, layer)
-            t = _targets(target, logits)
-            score = logits.gather(1, t[:, None]).sum()           # samples are independent in eval mode
-            (g,) = torch.autograd.grad(score, a)
-    finally: model.train(was_training)
+    with _explaining(model, x) as x:                             # x now requires grad, so activations carry it
+        a, logits, where = _activations_and_logits(model, x, layer)
+        t = _targets(target, logits)
+        score = logits.gather(1, t[:, None]).sum()               # samples are independent in eval mode
+        (g,) = torch.autograd.grad(score, a)
     a, g = _spatial(a.detach(), model, where), _spatial(g, model, where)                       # (B, K, h, w)
     cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True))                     # (B, 1, h, w)
     cam = F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]    # (B, H, W)
@@ -97,14 +101,9 @@ def grad_x_input(model:nn.Module, # a classifier returning logits (B, C)
                  normalize:bool=True # scale each map to a maximum of 1 (of its absolute value)
                 ) -> torch.Tensor:
     "Gradient × input maps (B, H, W), summed over channels: in [0, 1] by default."
-    was_training = model.training; model.eval()
-    dev = next(model.parameters()).device
-    try:
-        with torch.enable_grad():
-            x = x.detach().to(dev).float().requires_grad_(True)
-            logits = model(x); t = _targets(target, logits)
-            (g,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)
-    finally: model.train(was_training)
+    with _explaining(model, x) as x:
+        logits = model(x); t = _targets(target, logits)
+        (g,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), x)
     att = (x.detach() * g).sum(1)                                                   # (B, H, W)
     if absolute: att = att.abs()
     if normalize: att = att / att.abs().amax((1, 2), keepdim=True).clamp_min(1e-12)
