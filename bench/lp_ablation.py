@@ -26,7 +26,7 @@ from ftbook.data import load_elpv, make_dataloaders, stratified_split
 from ftbook.features import extract_features
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.models import create_model, model_norm, freeze
-from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, fit_logistic, logit_shift, select_probe, _view_index
+from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, fit_probe, view_probs
 
 VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS), 'no TTA': dict(tta=('none',), taus=PROBE_TAUS),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,)), 'plain probe': dict(tta=('none',), taus=(0.,))}
@@ -44,12 +44,9 @@ def features(model_name, size, device, bs=64):
 def run(f, y, seed, valid_pct, variant, classes):
     tr, va = stratified_split(y.numpy(), valid_pct, seed)
     v = VARIANTS[variant]
-    sel = select_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], folds=3, seed=seed)
-    idx = _view_index('dihedral', sel['tta'])
-    W, b = fit_logistic(f[tr][:, idx], y[tr], sel['C'], n_classes=classes)
-    b = b - logit_shift(y[tr].numpy(), classes, sel['tau'])
-    p = (f[va][:, idx] @ W.T + b).softmax(-1).mean(1)
-    return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=sel['tta'], C=sel['C'], tau=sel['tau'])
+    r = fit_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], n_classes=classes, seed=seed)
+    p = view_probs(f[va][:, r['views']], r['weight'], r['bias'])
+    return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=r['tta'], C=r['C'], tau=r['tau'])
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

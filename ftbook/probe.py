@@ -18,7 +18,7 @@ from .features import extract_features
 
 # %% auto #0
 __all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_TTA', 'fit_logistic', 'view_probs', 'logit_shift', 'select_probe', 'set_linear_head',
-           'linear_probe']
+           'fit_probe', 'linear_probe']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
@@ -115,6 +115,22 @@ def set_linear_head(model:nn.Module, # a timm model whose classifier is one `nn.
     with torch.no_grad(): head.weight.copy_(weight); head.bias.copy_(bias)
     return model
 
+def fit_probe(feats, # training features [N, V, D] over the views `tta`
+              targets, # class index [N]
+              tta='dihedral', # the views `feats` holds
+              candidates:Sequence=PROBE_TTA, Cs:Sequence[float]=PROBE_CS, taus:Sequence[float]=PROBE_TAUS,
+              n_classes:int|None=None, folds:int=3, seed:int=0, score:str='macro_f1'
+             ) -> dict:
+    "`select_probe`, then the chosen head fitted on all training images: `weight`, `bias` (shift folded in), `views`."
+    y = np.asarray(targets); k = int(n_classes or y.max() + 1)
+    sel = select_probe(feats, y, tta, candidates, Cs, taus, folds, seed, score)
+    idx = _view_index(tta, sel['tta']); X = torch.as_tensor(feats, dtype=torch.float32)[:, idx]
+    W, b = fit_logistic(X, y, sel['C'], n_classes=k)
+    p = view_probs(X, W, b)
+    train_loss = -p[torch.arange(len(y)), torch.as_tensor(y)].clamp_min(1e-12).log().mean().item()
+    return dict(sel, weight=W, bias=b - logit_shift(y, k, sel['tau']), views=idx, train_loss=train_loss,
+                n_train=len(y))
+
 def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is not changed
                  dls, # image DataLoaders: the probe learns from `dls.train`'s images (evaluation transform)
                  tta:str|Sequence[str]|None='auto', # views: 'auto' (chosen from `PROBE_TTA`), a set, or None
@@ -125,13 +141,7 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     "Fit the probe on the training images and write it into `model`'s classifier; the choices and their CV table."
     extract = 'dihedral' if tta == 'auto' else tta
     feats, y = extract_features(model, dls.eval_loader(), device, precision, tta=extract)   # [N, V, D], [N]
-    k = len(dls.classes)
-    cands = PROBE_TTA if tta == 'auto' else [extract]
-    sel = select_probe(feats, y, extract, cands, [C] if C is not None else PROBE_CS,
-                       [tau] if tau is not None else PROBE_TAUS, folds, seed, score)
-    idx = _view_index(extract, sel['tta'])
-    W, b = fit_logistic(feats[:, idx], y, sel['C'], n_classes=k)
-    p = view_probs(feats[:, idx], W, b)
-    train_loss = -p[torch.arange(len(y)), y].clamp_min(1e-12).log().mean().item()
-    set_linear_head(model, W, b - logit_shift(y, k, sel['tau']))
-    return dict(sel, train_loss=train_loss, n_train=len(y))
+    res = fit_probe(feats, y, extract, PROBE_TTA if tta == 'auto' else [extract], [C] if C is not None else PROBE_CS,
+                    [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
+    set_linear_head(model, res.pop('weight'), res.pop('bias'))
+    return {k: v for k, v in res.items() if k != 'views'}
