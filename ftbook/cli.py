@@ -84,7 +84,8 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{flag(k)} must be >= {lo}, got {v}")
     for k, hint in [('limit', 'leave it out to use every image'),
-                    ('patience', 'leave it out to train every epoch and keep the best one')]:
+                    ('patience', 'leave it out to train every epoch and keep the best one'),
+                    ('test_size', 'leave it out to evaluate at --size')]:
         v = run[k]
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(f"{flag(k)} must be >= 1, got {v} ({hint})")
@@ -101,7 +102,10 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                     (cfg.sched in SCHEDS, f"--sched must be one of {', '.join(SCHEDS)}, got {cfg.sched!r}"),
                     (run['strategy'] in STRATEGIES, f"unknown strategy {run['strategy']!r}; choose one of "
                      f"{', '.join(STRATEGIES)}"),
-                    (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}")]:
+                    (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}"),
+                    (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}"),
+                    (not (cfg.ema and run['strategy'] == 'lp'), "--ema averages the weights while they train, and "
+                     "--strategy lp trains none: use --strategy lpft or finetune, or leave --ema out")]:
         if not ok: raise ValueError(msg)
     data = str(run['data'])
     if data != 'elpv':
@@ -259,6 +263,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
              out:str='runs/finetune', # folder for metrics, history, plots, the checkpoint and the bundle
              strategy:str='lp', # how to train: a name in `ftbook.strategies.STRATEGIES` ('lp': see `ftbook.probe`)
              size:int=224, # image side in pixels (the ImageNet size; 128 makes the epochs of training strategies short)
+             test_size:int|None=None, # evaluation/bundle side (default: size); larger: train low, test high
              bs:int=32, # batch size (lowered to half the training set for tiny datasets)
              valid_pct:float=0.2, # share of every class held out for validation
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
@@ -312,7 +317,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
     run['bs'] = bs = min(bs, max(1, int(len(ds) * (1 - valid_pct)) // 2))
     mean, std = model_norm(create_model(cfg.model, num_classes=len(ds.classes), pretrained=pre))  # the weights' norm
     dls = make_dataloaders(ds, valid_pct=valid_pct, size=size, bs=bs, mean=mean, std=std, seed=cfg.seed,
-                           num_workers=workers, balanced=balanced)
+                           num_workers=workers, balanced=balanced, valid_size=test_size)
     config = {k: _json(v) for k, v in {**vars(cfg), **run}.items() if k in run or k in _settings()}
     new = dict(format=RUN_FORMAT, format_version=1, arguments=requested, data=data_id, settings=config,
                ftbook_version=ftbook.__version__)

@@ -350,6 +350,7 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
                      valid_tfms:Callable|None=None, # validation transform (default `get_transforms(size, False, ...)`)
                      drop_last:bool=True, # drop the last incomplete training batch
                      valid_bs:int|None=None, # validation batch size (default `bs`)
+                     valid_size:int|None=None, # side of the validation images (default `size`): train low, test high
                      crop_pct:float=0.875, # centre-crop share for the evaluation transform
                      pin_memory:bool|None=None, # page-locked batches for faster GPU copies (default: with CUDA)
                      device:str|torch.device|None=None, # where batch transforms run (None: CPU; a Learner sets its own)
@@ -358,6 +359,9 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     if not isinstance(ds, ImageDataset):
         raise TypeError(f"ds must be an ImageDataset (e.g. load_elpv() or ImageFolder), got {type(ds).__name__}")
     if not isinstance(bs, (int, np.integer)) or bs < 1: raise ValueError(f"bs must be a positive int, got {bs!r}")
+    vsize = size if valid_size is None else valid_size
+    if isinstance(vsize, bool) or not isinstance(vsize, (int, np.integer)) or vsize < 1:
+        raise ValueError(f"valid_size must be a positive int (the side of the validation images), got {valid_size!r}")
     if valid_idx is None: train_idx, valid_idx = stratified_split(ds.targets, valid_pct, seed)
     else:
         valid_idx = np.asarray(valid_idx, dtype=np.int64)
@@ -371,10 +375,11 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     if per_image:
         if tfm_kwargs.pop('rot90', False): raise ValueError("rot90 needs batch transforms: leave train_tfms unset")
         train_tfms = train_tfms or get_transforms(size, True, mean, std, crop_pct=crop_pct, **tfm_kwargs)
-        valid_tfms = valid_tfms or get_transforms(size, False, mean, std, crop_pct=crop_pct)
+        valid_tfms = valid_tfms or get_transforms(vsize, False, mean, std, crop_pct=crop_pct)
     else:
         augment = BatchAugment(size, mean, std, seed=seed, **tfm_kwargs)           # checks the arguments early
-        train_tfms = valid_tfms = StoreSize(resize_size(size, crop_pct))            # uint8, a common square side
+        train_tfms = StoreSize(resize_size(size, crop_pct))                         # uint8, a common square side
+        valid_tfms = StoreSize(resize_size(vsize, crop_pct))
     train_ds, valid_ds = ds.subset(train_idx, train_tfms), ds.subset(valid_idx, valid_tfms)
     if drop_last and bs > len(train_ds):
         raise ValueError(f"bs={bs} is larger than the training set ({len(train_ds)} images), so drop_last=True "
@@ -387,8 +392,9 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     valid = DataLoader(valid_ds, valid_bs or bs, shuffle=False, drop_last=False, **common)
     if not per_image:
         train = TfmLoader(train, augment, device)
-        valid = TfmLoader(valid, BatchEval(size, mean, std, crop_pct), device)
-    return DataLoaders(train, valid, ds.classes, mean, std, size, len(getattr(ds, 'skipped', [])), train_idx, valid_idx)
+        valid = TfmLoader(valid, BatchEval(vsize, mean, std, crop_pct), device)
+    return DataLoaders(train, valid, ds.classes, mean, std, vsize, len(getattr(ds, 'skipped', [])), train_idx,
+                       valid_idx)
 
 # %% ../nbs/api/01_data.ipynb #d789f5b3
 def show_batch(dls:DataLoaders, # from `make_dataloaders`

@@ -17,6 +17,7 @@ from .models import create_model, layer_groups, freeze, freeze_to, unfreeze
 from .metrics import accuracy, macro_f1
 from .checkpoint import StagedRun
 from .learner import Learner
+from .callbacks import EMA
 from .features import cache_features, probe_head
 from .probe import linear_probe, logit_shift
 from .stages import discriminative_param_groups, GradualUnfreeze, fine_tune
@@ -59,6 +60,7 @@ class StrategyConfig:
     logit_adjust: float|None = None    # τ: head bias -= τ·log(class prior) (None: 'lp' picks by CV, others 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
+    ema: float = 0.                    # average of the weights (`callbacks.EMA`): decay per step (0: off; e.g. 0.999)
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -69,7 +71,8 @@ def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Modu
 def strategy_learner(model:nn.Module, dls, cfg:StrategyConfig, param_groups:list[dict]|None=None) -> Learner:
     "A `Learner` for `model` with the loss, metrics, optimiser settings and callbacks of `cfg`."
     return Learner(model, dls, loss_func=cfg.loss_func, metrics=cfg.metrics, lr=cfg.lr, wd=cfg.wd,
-                   cbs=cfg.cbs() if cfg.cbs else None, device=cfg.device, param_groups=param_groups,
+                   cbs=[*(cfg.cbs() if cfg.cbs else []), *([EMA(cfg.ema)] if cfg.ema else [])], device=cfg.device,
+                   param_groups=param_groups,
                    progress=cfg.progress, infer_precision=cfg.precision)
 
 def _fit(learn, cfg, epochs=None, **kw):

@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""Two fine-tuning ingredients measured on elpv: an EMA of the weights, and "train low, test high" (a benchmark).
+
+For every seed, the split of `ftbook-finetune --seed S` (stratified `--valid-pct`, 20% by default) and the
+`finetune` strategy (1 head-only epoch, then every layer with discriminative lrs; 3 epochs at 128 px, the budget of
+the fine-tuning tutorial) are trained twice: plain, and with `ema=DECAY` (`ftbook.callbacks.EMA`). Each trained model
+is evaluated on the same held-out images at every `--test-sizes` side (training always at `--size`), so the
+test-size comparison needs no extra training. Prints one line per run, then mean ± std over seeds and the paired
+per-seed differences against the plain run evaluated at `--size`.
+
+    python bench/ft_ingredients.py --seeds 42 43 44 --ema 0.99 --test-sizes 128 160
+"""
+import argparse, time
+import numpy as np
+import pandas as pd
+from ftbook.data import load_elpv, make_dataloaders
+from ftbook.metrics import accuracy, macro_f1
+from ftbook.models import create_model, model_norm
+from ftbook.strategies import StrategyConfig, train_strategy
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    p.add_argument('--ema', type=float, default=0.99)
+    p.add_argument('--size', type=int, default=128)
+    p.add_argument('--test-sizes', type=int, nargs='+', default=[128, 160])
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--valid-pct', type=float, default=0.2)
+    p.add_argument('--model', default='efficientnet_lite0')
+    a = p.parse_args()
+    ds = load_elpv()
+    mean, std = model_norm(create_model(a.model, num_classes=len(ds.classes)))
+    cfg = StrategyConfig(model=a.model, epochs=a.epochs, freeze_epochs=1)
+    rows = []
+    for seed in a.seeds:
+        dls = make_dataloaders(ds, valid_pct=a.valid_pct, size=a.size, bs=32, mean=mean, std=std, seed=seed)
+        evals = {t: make_dataloaders(ds, valid_pct=a.valid_pct, size=a.size, bs=32, mean=mean, std=std, seed=seed,
+                                     valid_size=t).valid for t in a.test_sizes}
+        for name, ema in (('finetune', 0.), (f'finetune + EMA {a.ema}', a.ema)):
+            t0 = time.perf_counter()
+            learn = train_strategy('finetune', dls, cfg, seed=seed, ema=ema)
+            secs = time.perf_counter() - t0
+            for t, dl in evals.items():
+                if ema and t != a.size: continue
+                probs, targs, _ = learn.get_preds(dl)
+                r = dict(variant=name if t == a.size else f'{name}, tested at {t} px', seed=seed,
+                         accuracy=accuracy(probs, targs), macro_f1=macro_f1(probs, targs), train_seconds=secs)
+                rows.append(r)
+                print(f"{r['variant']:<36} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
+                      f"({secs:.0f}s training)", flush=True)
+    runs = pd.DataFrame(rows)
+    base = runs[runs.variant == 'finetune'].set_index('seed')
+    print(f"\nmean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}, trained at {a.size} px, "
+          f"{a.epochs} epochs); paired difference against plain `finetune` tested at {a.size} px:")
+    for v, g in runs.groupby('variant', sort=False):
+        d = g.set_index('seed')[['accuracy', 'macro_f1']] - base[['accuracy', 'macro_f1']]
+        print(f"  {v:<36} accuracy {g.accuracy.mean():.3f} ± {g.accuracy.std():.3f}  macro-F1 {g.macro_f1.mean():.3f} ± "
+              f"{g.macro_f1.std():.3f}  | diff accuracy {d.accuracy.mean():+.3f} ± {d.accuracy.std():.3f} "
+              f"{np.round(d.accuracy.values, 3).tolist()}, macro-F1 {d.macro_f1.mean():+.3f} ± {d.macro_f1.std():.3f}")
+
+if __name__ == '__main__': main()
