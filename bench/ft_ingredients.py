@@ -5,10 +5,13 @@ For every seed, the split of `ftbook-finetune --seed S` (stratified `--valid-pct
 `finetune` strategy (1 head-only epoch, then every layer with discriminative lrs; 3 epochs at 128 px, the budget of
 the fine-tuning tutorial) are trained twice: plain, and with `ema=DECAY` (`ftbook.callbacks.EMA`). Each trained model
 is evaluated on the same held-out images at every `--test-sizes` side (training always at `--size`), so the
-test-size comparison needs no extra training. Prints one line per run, then mean ± std over seeds and the paired
-per-seed differences against the plain run evaluated at `--size`.
+test-size comparison needs no extra training. With `--lpft`, LP-FT is measured too: the `lp` probe (8 views, C/τ
+by CV) as the starting head instead of the head-only epoch, then `--epochs` - 1 epochs of every layer (so the same
+number of full epochs as `finetune`), evaluated with and without the probe's test-time views. Prints one line per
+run, then mean ± std over seeds and the paired per-seed differences against the plain run evaluated at `--size`.
 
     python bench/ft_ingredients.py --seeds 42 43 44 --ema 0.99 --test-sizes 128 160
+    python bench/ft_ingredients.py --seeds 42 43 44 --variants finetune lpft
 """
 import argparse, time
 import numpy as np
@@ -27,6 +30,7 @@ def main():
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--valid-pct', type=float, default=0.2)
     p.add_argument('--model', default='efficientnet_lite0')
+    p.add_argument('--variants', nargs='+', default=['finetune', 'ema'], choices=['finetune', 'ema', 'lpft'])
     a = p.parse_args()
     ds = load_elpv()
     mean, std = model_norm(create_model(a.model, num_classes=len(ds.classes)))
@@ -36,26 +40,38 @@ def main():
         dls = make_dataloaders(ds, valid_pct=a.valid_pct, size=a.size, bs=32, mean=mean, std=std, seed=seed)
         evals = {t: make_dataloaders(ds, valid_pct=a.valid_pct, size=a.size, bs=32, mean=mean, std=std, seed=seed,
                                      valid_size=t).valid for t in a.test_sizes}
-        for name, ema in (('finetune', 0.), (f'finetune + EMA {a.ema}', a.ema)):
+        def record(variant, probs, targs, secs):
+            r = dict(variant=variant, seed=seed, accuracy=accuracy(probs, targs), macro_f1=macro_f1(probs, targs),
+                     train_seconds=secs)
+            rows.append(r)
+            print(f"{variant:<36} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
+                  f"({secs:.0f}s training)", flush=True)
+        for v in a.variants:
+            name, ema = {'finetune': ('finetune', 0.), 'ema': (f'finetune + EMA {a.ema}', a.ema),
+                         'lpft': ('lpft', 0.)}[v]
             t0 = time.perf_counter()
-            learn = train_strategy('finetune', dls, cfg, seed=seed, ema=ema)
+            if v == 'lpft': learn = train_strategy('lpft', dls, cfg, seed=seed, epochs=max(a.epochs - 1, 1))
+            else: learn = train_strategy('finetune', dls, cfg, seed=seed, ema=ema)
             secs = time.perf_counter() - t0
+            if v == 'lpft':
+                record(f'lpft, test-time views {learn.tta}', *learn.get_preds(evals[a.size], tta=learn.tta)[:2], secs)
+                record('lpft, no test-time views', *learn.get_preds(evals[a.size])[:2], secs)
+                continue
             for t, dl in evals.items():
                 if ema and t != a.size: continue
-                probs, targs, _ = learn.get_preds(dl)
-                r = dict(variant=name if t == a.size else f'{name}, tested at {t} px', seed=seed,
-                         accuracy=accuracy(probs, targs), macro_f1=macro_f1(probs, targs), train_seconds=secs)
-                rows.append(r)
-                print(f"{r['variant']:<36} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
-                      f"({secs:.0f}s training)", flush=True)
+                record(name if t == a.size else f'{name}, tested at {t} px', *learn.get_preds(dl)[:2], secs)
     runs = pd.DataFrame(rows)
-    base = runs[runs.variant == 'finetune'].set_index('seed')
+    base = runs[runs.variant == 'finetune'].set_index('seed') if 'finetune' in a.variants else None
     print(f"\nmean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}, trained at {a.size} px, "
           f"{a.epochs} epochs); paired difference against plain `finetune` tested at {a.size} px:")
     for v, g in runs.groupby('variant', sort=False):
-        d = g.set_index('seed')[['accuracy', 'macro_f1']] - base[['accuracy', 'macro_f1']]
-        print(f"  {v:<36} accuracy {g.accuracy.mean():.3f} ± {g.accuracy.std():.3f}  macro-F1 {g.macro_f1.mean():.3f} ± "
-              f"{g.macro_f1.std():.3f}  | diff accuracy {d.accuracy.mean():+.3f} ± {d.accuracy.std():.3f} "
-              f"{np.round(d.accuracy.values, 3).tolist()}, macro-F1 {d.macro_f1.mean():+.3f} ± {d.macro_f1.std():.3f}")
+        line = (f"  {v:<36} accuracy {g.accuracy.mean():.3f} ± {g.accuracy.std():.3f}  macro-F1 {g.macro_f1.mean():.3f}"
+                f" ± {g.macro_f1.std():.3f}")
+        if base is not None:
+            d = g.set_index('seed')[['accuracy', 'macro_f1']] - base[['accuracy', 'macro_f1']]
+            line += (f"  | diff accuracy {d.accuracy.mean():+.3f} ± {d.accuracy.std():.3f} "
+                     f"{np.round(d.accuracy.values, 3).tolist()}, macro-F1 {d.macro_f1.mean():+.3f} ± "
+                     f"{d.macro_f1.std():.3f}")
+        print(line)
 
 if __name__ == '__main__': main()
