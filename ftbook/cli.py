@@ -21,10 +21,9 @@ from .callbacks import EarlyStopping, SaveCheckpoint
 from .tracking import RunFolderLogger, MLflowCallback, _mlflow, WandbCallback, _wandb, run_config
 from .augment import tta_name
 from .features import extract_features
-from .analysis import leakage_report
 from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
-from .analysis import plot_confusion_matrix
+from .analysis import leakage_report, plot_confusion_matrix
 from .export import export_bundle
 
 # %% auto #0

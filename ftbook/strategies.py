@@ -72,8 +72,7 @@ def strategy_learner(model:nn.Module, dls, cfg:StrategyConfig, param_groups:list
     "A `Learner` for `model` with the loss, metrics, optimiser settings and callbacks of `cfg`."
     return Learner(model, dls, loss_func=cfg.loss_func, metrics=cfg.metrics, lr=cfg.lr, wd=cfg.wd,
                    cbs=[*(cfg.cbs() if cfg.cbs else []), *([EMA(cfg.ema)] if cfg.ema else [])], device=cfg.device,
-                   param_groups=param_groups,
-                   progress=cfg.progress, infer_precision=cfg.precision)
+                   param_groups=param_groups, progress=cfg.progress, infer_precision=cfg.precision)
 
 def _fit(learn, cfg, epochs=None, **kw):
     return learn.fit(epochs or cfg.epochs, sched=cfg.sched, seed=cfg.seed, **kw)
