@@ -102,10 +102,13 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                     (run['strategy'] in STRATEGIES, f"unknown strategy {run['strategy']!r}; choose one of "
                      f"{', '.join(STRATEGIES)}"),
                     (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}"),
-                    (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}"),
-                    (not (cfg.ema and run['strategy'] == 'lp'), "--ema averages the weights while they train, and "
-                     "--strategy lp trains none: use --strategy lpft or finetune, or leave --ema out")]:
+                    (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}")]:
         if not ok: raise ValueError(msg)
+    per_epoch = [f for f, on in (('--ema', cfg.ema), ('--mlflow', run['mlflow']), ('--wandb', run['wandb'])) if on]
+    if per_epoch and run['strategy'] == 'lp':                  # options that act on epochs, with one that has none
+        raise ValueError(f"{' and '.join(per_epoch)} act{'s' * (len(per_epoch) == 1)} on training epochs, and "
+                         "--strategy lp trains none (its results are in metrics.json): use --strategy lpft or "
+                         f"finetune, or leave {' and '.join(per_epoch)} out")
     data = str(run['data'])
     if data != 'elpv':
         d = Path(data).expanduser()
@@ -294,9 +297,6 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
     for flag, need in trackers:                           # before anything is loaded: the pip line to run
         try: need()
         except ImportError: raise ImportError(f"--{flag} needs the {flag} package: pip install {flag}") from None
-    if trackers and strategy == 'lp':
-        raise ValueError(f"--{trackers[0][0]} logs the epochs of a training strategy, and 'lp' trains none: its "
-                         "results are in metrics.json; use --strategy lpft or finetune to track training")
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
     ds = _load_data(str(data), classes)
     if limit and limit > len(ds):

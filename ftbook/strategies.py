@@ -28,7 +28,7 @@ from .lora import add_lora, default_lora_targets
 __all__ = ['STRATEGIES', 'StrategyConfig', 'new_model', 'strategy_learner', 'scratch_strategy', 'probe_strategy',
            'probe_e2e_strategy', 'partial_strategy', 'gradual_strategy', 'full_strategy', 'finetune_strategy',
            'lora_strategy', 'lp_strategy', 'lpft_strategy', 'register_strategy', 'train_strategy', 'evaluate',
-           'compare_strategies', 'summarize_runs', 'plot_comparison']
+           'compare_strategies', 'summarize_runs', 'paired_differences', 'plot_comparison']
 
 # %% ../nbs/api/05a_strategies.ipynb #be8ec689
 @dataclass
@@ -263,6 +263,25 @@ def summarize_runs(runs:pd.DataFrame, # from `compare_strategies`
     out = runs.groupby('strategy', sort=False)[list(cols)].agg(['mean', 'std']).loc[order]
     out.insert(0, ('n_seeds', ''), runs.groupby('strategy', sort=False).size().loc[order])
     return out
+
+def paired_differences(runs:pd.DataFrame, # one row per (variant, seed), e.g. from `compare_strategies`
+                       pairs:Sequence[tuple[str, str]], # (a, b) pairs of variant names: a − b is reported
+                       cols:Sequence[str]=('accuracy', 'macro_f1'), # columns to compare
+                       by:str='strategy' # the column that names the variant
+                      ) -> pd.DataFrame:
+    "Per-seed differences a − b (same split, same seed) of each column: mean, std over seeds, and the seeds' values."
+    have, rows = sorted(set(runs[by])), []
+    for a, b in pairs:
+        A, B = (runs[runs[by] == n].set_index('seed') for n in (a, b))
+        for n, r in ((a, A), (b, B)):
+            if r.empty: raise ValueError(f"no runs named {n!r} in column {by!r}; have {have}")
+        if sorted(A.index) != sorted(B.index):
+            raise ValueError(f"{a!r} ran on seeds {sorted(A.index)} but {b!r} on {sorted(B.index)}: a paired "
+                             "difference needs the same seeds (and splits) on both sides")
+        for c in cols:
+            d = A[c] - B[c].loc[A.index]
+            rows.append(dict(pair=f'{a} - {b}', metric=c, mean=d.mean(), std=d.std(), per_seed=d.round(3).tolist()))
+    return pd.DataFrame(rows)
 
 def plot_comparison(runs:pd.DataFrame, # from `compare_strategies`
                     metric:str='accuracy'): # column to plot

@@ -157,7 +157,8 @@ for c in 'ab':
     (tmp/'data'/c).mkdir(parents=True)
     for i in range(8): Image.fromarray(np.full((16, 16, 3), 40 + 150 * (c == 'b') + i, np.uint8)).save(tmp/'data'/c/f'{i}.png')
 r = subprocess.run([str(bin_dir/'ftbook-finetune'), '--data', str(tmp/'data'), '--out', str(tmp/'run'), '--model',
-                    'test_efficientnet', '--pretrained', 'none', '--epochs', '1', '--size', '32', '--quiet', '--mlflow'],
+                    'test_efficientnet', '--pretrained', 'none', '--epochs', '1', '--size', '32', '--quiet',
+                    '--strategy', 'finetune', '--mlflow'],
                    capture_output=True, text=True, timeout=300)
 out['ftbook-finetune --mlflow'] = dict(code=r.returncode, stderr=r.stderr[-3000:])
 print('PLAIN-RESULT ' + json.dumps(out))
