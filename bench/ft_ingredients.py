@@ -1,17 +1,22 @@
 #!/usr/bin/env python
-"""Two fine-tuning ingredients measured on elpv: an EMA of the weights, and "train low, test high" (a benchmark).
+"""Fine-tuning ingredients measured on elpv: EMA, train low/test high, LP-FT, backbone rates, unfreezing (a benchmark).
 
 For every seed, the split of `ftbook-finetune --seed S` (stratified `--valid-pct`, 20% by default) and the
 `finetune` strategy (1 head-only epoch, then every layer with discriminative lrs; 3 epochs at 128 px, the budget of
-the fine-tuning tutorial) are trained twice: plain, and with `ema=DECAY` (`ftbook.callbacks.EMA`). Each trained model
-is evaluated on the same held-out images at every `--test-sizes` side (training always at `--size`), so the
-test-size comparison needs no extra training. With `--lpft`, LP-FT is measured too: the `lp` probe (8 views, C/τ
-by CV) as the starting head instead of the head-only epoch, then `--epochs` - 1 epochs of every layer (so the same
-number of full epochs as `finetune`), evaluated with and without the probe's test-time views. Prints one line per
-run, then mean ± std over seeds and the paired per-seed differences against the plain run evaluated at `--size`.
+the fine-tuning tutorial) are trained twice: plain, and with `ema=DECAY` (`ftbook.callbacks.EMA`). Each trained
+model is evaluated on the same held-out images at every `--test-sizes` side (training always at `--size`), so the
+test-size comparison needs no extra training. With `--variants lpft`, LP-FT is measured too: the `lp` probe (8
+views, C/τ by CV) as the starting head instead of the head-only epoch, then `--epochs` - 1 epochs of every layer (so
+the same number of full epochs as `finetune`), evaluated with and without the probe's test-time views. The seed
+claims about backbone learning rates and unfreezing are measured with the same budget: `full` (`finetune` without
+its head-only epoch: every layer from the start, discriminative lrs), `one-lr` (the same with one lr for every
+layer, `lr_mult=1, decay=1`: against `full`, the backbone rates alone) and `gradual` (one more layer group unfrozen
+every epoch). Prints one line per run, then mean ± std over seeds and the paired per-seed differences against the
+plain run evaluated at `--size`.
 
     python bench/ft_ingredients.py --seeds 42 43 44 --ema 0.99 --test-sizes 128 160
     python bench/ft_ingredients.py --seeds 42 43 44 --variants finetune lpft
+    python bench/ft_ingredients.py --seeds 42 43 44 --variants finetune full one-lr gradual --test-sizes 128
 """
 import argparse, time
 import numpy as np
@@ -30,7 +35,8 @@ def main():
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--valid-pct', type=float, default=0.2)
     p.add_argument('--model', default='efficientnet_lite0')
-    p.add_argument('--variants', nargs='+', default=['finetune', 'ema'], choices=['finetune', 'ema', 'lpft'])
+    p.add_argument('--variants', nargs='+', default=['finetune', 'ema'],
+                   choices=['finetune', 'ema', 'lpft', 'full', 'one-lr', 'gradual'])
     a = p.parse_args()
     ds = load_elpv()
     mean, std = model_norm(create_model(a.model, num_classes=len(ds.classes)))
@@ -48,9 +54,12 @@ def main():
                   f"({secs:.0f}s training)", flush=True)
         for v in a.variants:
             name, ema = {'finetune': ('finetune', 0.), 'ema': (f'finetune + EMA {a.ema}', a.ema),
-                         'lpft': ('lpft', 0.)}[v]
+                         'lpft': ('lpft', 0.), 'full': ('full (discriminative lrs)', 0.),
+                         'one-lr': ('full, one lr for every layer', 0.), 'gradual': ('gradual', 0.)}[v]
             t0 = time.perf_counter()
             if v == 'lpft': learn = train_strategy('lpft', dls, cfg, seed=seed, epochs=max(a.epochs - 1, 1))
+            elif v in ('full', 'gradual'): learn = train_strategy(v, dls, cfg, seed=seed)
+            elif v == 'one-lr': learn = train_strategy('full', dls, cfg, seed=seed, lr_mult=1., decay=1.)
             else: learn = train_strategy('finetune', dls, cfg, seed=seed, ema=ema)
             secs = time.perf_counter() - t0
             if v == 'lpft':
