@@ -19,12 +19,11 @@ plain run evaluated at `--size`.
     python bench/ft_ingredients.py --seeds 42 43 44 --variants finetune full one-lr gradual --test-sizes 128
 """
 import argparse, time
-import numpy as np
 import pandas as pd
 from ftbook.data import load_elpv, make_dataloaders
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.models import create_model, model_norm
-from ftbook.strategies import StrategyConfig, train_strategy
+from ftbook.strategies import StrategyConfig, train_strategy, paired_differences
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,17 +69,17 @@ def main():
                 if ema and t != a.size: continue
                 record(name if t == a.size else f'{name}, tested at {t} px', *learn.get_preds(dl)[:2], secs)
     runs = pd.DataFrame(rows)
-    base = runs[runs.variant == 'finetune'].set_index('seed') if 'finetune' in a.variants else None
+    paired = 'finetune' in a.variants
     print(f"\nmean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}, trained at {a.size} px, "
           f"{a.epochs} epochs); paired difference against plain `finetune` tested at {a.size} px:")
     for v, g in runs.groupby('variant', sort=False):
         line = (f"  {v:<36} accuracy {g.accuracy.mean():.3f} ± {g.accuracy.std():.3f}  macro-F1 {g.macro_f1.mean():.3f}"
                 f" ± {g.macro_f1.std():.3f}")
-        if base is not None:
-            d = g.set_index('seed')[['accuracy', 'macro_f1']] - base[['accuracy', 'macro_f1']]
-            line += (f"  | diff accuracy {d.accuracy.mean():+.3f} ± {d.accuracy.std():.3f} "
-                     f"{np.round(d.accuracy.values, 3).tolist()}, macro-F1 {d.macro_f1.mean():+.3f} ± "
-                     f"{d.macro_f1.std():.3f}")
+        if paired:
+            d = paired_differences(runs, [(v, 'finetune')], by='variant').set_index('metric')
+            line += (f"  | diff accuracy {d.loc['accuracy', 'mean']:+.3f} ± {d.loc['accuracy', 'std']:.3f} "
+                     f"{d.loc['accuracy', 'per_seed']}, macro-F1 {d.loc['macro_f1', 'mean']:+.3f} ± "
+                     f"{d.loc['macro_f1', 'std']:.3f}")
         print(line)
 
 if __name__ == '__main__': main()
