@@ -6,11 +6,16 @@ not depend on the split), then for every seed the split of `ftbook-finetune --se
 made and each variant chooses its settings by cross-validation on that seed's training images only, exactly as
 `ftbook.probe.linear_probe` does, and is scored once on the held-out images:
 
-- default: views from ('none', 'hflip', 'dihedral'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
-- no TTA: the image alone (training rows and prediction); C and τ by CV;
-- no logit adjustment: τ = 0; views and C by CV;
-- plain probe: no views, τ = 0, C by CV (logistic regression on single-view features);
-- the same at the other `--sizes` (lower resolution).
+- default: the pooled outputs of the last two stages next to the pre-logits (`default_feature_layers`), views from
+  ('none', 'hflip', 'dihedral'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
+- no layer features: the pre-logits alone (the default until layer features were measured); the rest by CV;
+- no TTA: the image alone (training rows and prediction); layers, and C and τ by CV;
+- no logit adjustment: τ = 0; layers, views and C by CV;
+- plain probe: pre-logits only, no views, τ = 0, C by CV (logistic regression on single-view features);
+- the default at the other `--sizes` (lower resolution).
+
+The layer features are the extra columns after the first `num_features` (the pre-logits), so one extraction serves
+every variant.
 
 Prints one line per run and a mean ± std table over seeds; with `--out`, writes runs.csv there.
 
@@ -23,27 +28,33 @@ import pandas as pd
 import torch
 from ftbook.core import get_device
 from ftbook.data import load_elpv, make_dataloaders, stratified_split
-from ftbook.features import extract_features
+from ftbook.features import extract_features, add_layer_features, default_feature_layers
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.models import create_model, model_norm, freeze
 from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, fit_probe, view_probs
 
-VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS), 'no TTA': dict(tta=('none',), taus=PROBE_TAUS),
-            'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,)), 'plain probe': dict(tta=('none',), taus=(0.,))}
+VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
+            'no layer features': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=False),
+            'no TTA': dict(tta=('none',), taus=PROBE_TAUS, layers=True),
+            'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
+            'plain probe': dict(tta=('none',), taus=(0.,), layers=False)}
 
 def features(model_name, size, device, bs=64):
-    "Dihedral-view features [N, 8, D] and targets of every elpv image at `size`, and the seconds it took."
+    "Dihedral-view features [N, 8, D + layers] and targets of every elpv image at `size`, D, and the seconds it took."
     ds = load_elpv()
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
+    d = m.num_features
+    add_layer_features(m, default_feature_layers(m))
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0)
     t0 = time.perf_counter()
     f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta='dihedral')
-    return f, y, time.perf_counter() - t0
+    return f, y, d, time.perf_counter() - t0
 
-def run(f, y, seed, valid_pct, variant, classes):
+def run(f, y, d, seed, valid_pct, variant, classes):
     tr, va = stratified_split(y.numpy(), valid_pct, seed)
     v = VARIANTS[variant]
+    if not v['layers']: f = f[..., :d]
     r = fit_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], n_classes=classes, seed=seed)
     p = view_probs(f[va][:, r['views']], r['weight'], r['bias'])
     return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=r['tta'], C=r['C'], tau=r['tau'])
@@ -51,6 +62,7 @@ def run(f, y, seed, valid_pct, variant, classes):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    p.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument('--sizes', type=int, nargs='+', default=[224, 128])
     p.add_argument('--valid-pct', type=float, default=0.2)
     p.add_argument('--model', default='efficientnet_lite0')
@@ -59,14 +71,14 @@ def main():
     a = p.parse_args()
     dev, rows = get_device(a.device), []
     for size in a.sizes:
-        f, y, secs = features(a.model, size, dev)
+        f, y, d, secs = features(a.model, size, dev)
         print(f"{size} px: features of {len(y)} images x 8 views in {secs:.0f}s ({8 * len(y) / secs:.0f} views/s "
               f"on {dev}, {torch.get_num_threads()} threads)", flush=True)
-        for variant in (VARIANTS if size == a.sizes[0] else ['default']):
+        for variant in (a.variants if size == a.sizes[0] else ['default']):
             for seed in a.seeds:
                 t0 = time.perf_counter()
                 r = dict(variant=variant if size == a.sizes[0] else f'{variant} at {size} px', size=size, seed=seed,
-                         **run(f, y, seed, a.valid_pct, variant, int(y.max()) + 1), seconds=time.perf_counter() - t0)
+                         **run(f, y, d, seed, a.valid_pct, variant, int(y.max()) + 1), seconds=time.perf_counter() - t0)
                 rows.append(r)
                 print(f"{r['variant']:<28} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
                       f"(CV chose tta={r['tta']}, C={r['C']}, tau={r['tau']}; {r['seconds']:.0f}s)", flush=True)

@@ -109,6 +109,12 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
         raise ValueError(f"{' and '.join(per_epoch)} act{'s' * (len(per_epoch) == 1)} on training epochs, and "
                          "--strategy lp trains none (its results are in metrics.json): use --strategy lpft or "
                          f"finetune, or leave {' and '.join(per_epoch)} out")
+    probe_only = [f for f, on in (('--probe-c', cfg.probe_c is not None),
+                                  ('--probe-layers', cfg.probe_layers != 'auto')) if on]
+    if probe_only and run['strategy'] not in ('lp', 'lpft'):         # options of the logistic-regression probe
+        raise ValueError(f"{' and '.join(probe_only)} set{'s' * (len(probe_only) == 1)} the logistic-regression probe "
+                         f"of --strategy lp and lpft, and --strategy {run['strategy']} has none: leave "
+                         f"{' and '.join(probe_only)} out, or use --strategy lp")
     data = str(run['data'])
     if data != 'elpv':
         d = Path(data).expanduser()
@@ -334,7 +340,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
         res = classification_metrics(targets, probs, dls.classes)
         res['tta'] = tta_name(learn.tta)                               # the views the numbers (and the bundle) use
         if getattr(learn, 'probe', None):
-            res['probe'] = {k: learn.probe[k] for k in ('tta', 'C', 'tau', 'score', 'cv_score', 'folds')}
+            res['probe'] = {k: learn.probe[k] for k in ('tta', 'C', 'tau', 'layers', 'score', 'cv_score', 'folds')}
         trainable, total = count_params(learn.model)
         best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
         skipped = [dict(file=f, reason=r) for f, r in getattr(ds, 'skipped', [])]

@@ -20,6 +20,7 @@ from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name
 from .perf import autocast_for
 from .data import StoreSize, image_to_uint8
 from .models import model_norm
+from .features import add_layer_features, feature_layers
 from .lora import adapter_names, merge_lora
 
 # %% auto #0
@@ -28,7 +29,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ON
            'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
-BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 3   # 2: a temperature other than 1; 3: test-time views
+BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 4   # 2: a temperature; 3: test-time views; 4: layer features
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
 
 def _sha256(path:Path) -> str:
@@ -69,12 +70,13 @@ def _check_temperature(t, where:str) -> float:
     return float(t)
 
 def _rebuild(cfg:dict) -> nn.Module:
-    "The timm architecture named in a bundle config, with random weights."
+    "The timm architecture named in a bundle config, with random weights (and the layers its head reads)."
     arch = cfg['architecture']
     if not timm.is_model(arch):
         raise ValueError(f"the bundle's architecture {arch!r} is not in this timm ({timm.__version__}); install the "
                          f"timm version that wrote it ({cfg.get('timm_version')})")
-    return timm.create_model(arch, pretrained=False, num_classes=len(cfg['classes']), **cfg.get('model_kwargs', {}))
+    m = timm.create_model(arch, pretrained=False, num_classes=len(cfg['classes']), **cfg.get('model_kwargs', {}))
+    return add_layer_features(m, cfg.get('feature_layers', []))
 
 def _load_weights(model:nn.Module, path:Path) -> nn.Module:
     try: load_model(model, str(path), strict=True)
@@ -126,9 +128,10 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
         raise ValueError(f"the model has {n_out} outputs but {len(classes)} class names were given: {classes}")
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path/WEIGHTS_FILE, lambda p: save_model(m, str(p), metadata={'format': 'pt'}))
-    version = 3 if tta != 'none' else 2 if temperature != 1 else 1       # the oldest reader that gets it right
+    layers = feature_layers(m)
+    version = 4 if layers else 3 if tta != 'none' else 2 if temperature != 1 else 1   # the oldest reader that can
     cfg = dict(format=BUNDLE_FORMAT, format_version=version, architecture=arch,
-               model_kwargs=dict(model_kwargs or {}), classes=[str(c) for c in classes],
+               model_kwargs=dict(model_kwargs or {}), feature_layers=layers, classes=[str(c) for c in classes],
                preprocess=dict(size=int(size), crop_pct=float(crop_pct), mean=[float(v) for v in mean],
                                std=[float(v) for v in std]), temperature=temperature, tta=tta,
                weights=WEIGHTS_FILE, weights_sha256=_sha256(path/WEIGHTS_FILE), onnx=None,

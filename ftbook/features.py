@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/04_features.ipynb #e1a469ba
 from __future__ import annotations
-from typing import Iterable
+from typing import Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
@@ -14,9 +14,11 @@ from .perf import autocast_for
 from .augment import tta_views
 from .data import DataLoaders
 from .models import set_bn_eval
+from timm.models.efficientnet import EfficientNet
 
 # %% auto #0
-__all__ = ['pre_logits', 'extract_features', 'probe_head', 'cache_features']
+__all__ = ['pre_logits', 'extract_features', 'probe_head', 'cache_features', 'LayerPool', 'feature_layers',
+           'default_feature_layers', 'add_layer_features']
 
 # %% ../nbs/api/04_features.ipynb #08132172
 def pre_logits(model:nn.Module, xb:torch.Tensor) -> torch.Tensor:
@@ -82,3 +84,104 @@ def cache_features(model:nn.Module, # a timm model whose backbone stays frozen
     valid = DataLoader(TensorDataset(fv, yv), eval_bs)
     return DataLoaders(train, valid, getattr(dls, 'classes', [str(i) for i in range(int(yt.max()) + 1)]),
                        getattr(dls, 'mean', (0.5,) * 3), getattr(dls, 'std', (0.5,) * 3), getattr(dls, 'size', None))
+
+# %% ../nbs/api/04_features.ipynb #01555331
+class _TakeMean:
+    "Forward hook: keep the spatial mean of a layer's (B, C, H, W) output in `pool.taken[name]`."
+    def __init__(self, pool:nn.Module, name:str): self.pool, self.name = pool, name
+    def __call__(self, module, args, out):
+        if not isinstance(out, torch.Tensor) or out.ndim != 4:
+            raise ValueError(f"layer {self.name!r} outputs {getattr(out, 'shape', type(out).__name__)}, not (B, C, H, "
+                             "W) feature maps: choose convolutional stages (for EfficientNets `blocks.N`)")
+        self.pool.taken[self.name] = out.mean((2, 3))
+
+class LayerPool(nn.Module):
+    "Global pooling of the last feature map followed by the average-pooled outputs of `layers` (taken by hooks)."
+    def __init__(self, pool:nn.Module, # the model's own global pooling (timm's `global_pool`)
+                 layers:Sequence[str]): # names of the modules whose outputs are appended, in this order
+        super().__init__()
+        self.pool, self.layers, self.taken = pool, list(layers), {}
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        missing = [n for n in self.layers if n not in self.taken]
+        if missing:
+            raise RuntimeError(f"the head also reads the pooled outputs of {missing}, which are taken while "
+                               "forward_features runs: call forward_head on the output of forward_features for the "
+                               "same batch (or the whole model)")
+        feats = [self.pool(x).flatten(1)] + [self.taken.pop(n) for n in self.layers]   # (B, C) each
+        try: return torch.cat([f.to(feats[0].dtype) for f in feats], 1)   # no size check of ours: exports stay dynamic
+        except RuntimeError as e:
+            raise RuntimeError(f"the pooled outputs of {self.layers} do not fit the features {tuple(x.shape)} ({e}): "
+                               "run forward_features and forward_head on the same batch") from None
+    def extra_repr(self) -> str: return f'layers={self.layers}'
+
+def feature_layers(model:nn.Module) -> list[str]:
+    "The layers whose pooled outputs `model`'s head reads besides its last features (`add_layer_features`); [] if none."
+    pool = getattr(model, 'global_pool', None)
+    return list(pool.layers) if isinstance(pool, LayerPool) else []
+
+def default_feature_layers(model:nn.Module) -> list[str]:
+    "The last two block stages of a timm EfficientNet (the Lite ones included), measured on elpv; [] for other models."
+    if not isinstance(model, EfficientNet) or len(model.blocks) < 3: return []
+    return [f'blocks.{len(model.blocks) - 2}', f'blocks.{len(model.blocks) - 1}']
+
+@torch.no_grad()
+def _widths(model:nn.Module, layers:list[str]) -> list[int]:
+    "Channels of the pooled outputs of `layers`, from one small `forward_features` pass in eval mode."
+    was_training, p = model.training, next(model.parameters())
+    try:
+        model.eval(); model.forward_features(torch.zeros(1, 3, 64, 64, device=p.device, dtype=p.dtype))
+    finally: model.train(was_training)
+    taken = model.global_pool.taken
+    missing = [n for n in layers if n not in taken]
+    if missing:
+        raise ValueError(f"{missing} do not run in forward_features, so the head cannot read them: choose layers of "
+                         "the backbone (for EfficientNets `blocks.N`)")
+    return [taken.pop(n).shape[1] for n in layers]
+
+@torch.no_grad()
+def _check_forward(model:nn.Module):
+    "One small forward pass of the whole model in eval mode (it raises if the head does not fit its inputs)."
+    was_training, p = model.training, next(model.parameters())
+    try: model.eval(); model(torch.zeros(1, 3, 64, 64, device=p.device, dtype=p.dtype))
+    finally: model.train(was_training)
+
+def add_layer_features(model:nn.Module, # a timm model with `global_pool`, `forward_head` and a linear classifier
+                       layers:Sequence[str] # module names (`model.get_submodule`), e.g. ['blocks.5', 'blocks.6']
+                      ) -> nn.Module:
+    "Make the head of `model` also read the average-pooled outputs of `layers`; new classifier inputs start at zero."
+    _check_timm(model)
+    layers, head = list(layers), model.get_classifier()
+    if not layers: return model
+    if feature_layers(model):
+        raise ValueError(f"the model's head already reads {feature_layers(model)}: add all layers in one call")
+    if not isinstance(getattr(model, 'global_pool', None), nn.Module) or not isinstance(head, nn.Linear):
+        raise TypeError(f"{type(model).__name__} needs a `global_pool` module and one nn.Linear classifier for "
+                        "layer features (timm CNNs such as EfficientNet and ResNet have both)")
+    if len(set(layers)) != len(layers): raise ValueError(f"layers are repeated: {layers}")
+    names = dict(model.named_modules())
+    unknown = [n for n in layers if n not in names or n == '']
+    if unknown:
+        tops = [n for n in names if n and n.count('.') <= 1][:12]
+        raise ValueError(f"no module named {unknown} in {type(model).__name__}; names look like {tops}")
+    old_pool = model.global_pool
+    parent, _, attr = next(n for n, m in model.named_modules() if m is head).rpartition('.')
+    model.global_pool = pool = LayerPool(old_pool, layers)
+    hooks = [names[n].register_forward_hook(_TakeMean(pool, n)) for n in layers]
+    try:
+        widths = _widths(model, layers)
+        new = nn.Linear(head.in_features + sum(widths), head.out_features, bias=head.bias is not None).to(head.weight)
+        with torch.no_grad():
+            new.weight.zero_(); new.weight[:, :head.in_features] = head.weight
+            if head.bias is not None: new.bias.copy_(head.bias)
+        new.weight.requires_grad_(head.weight.requires_grad)
+        if new.bias is not None: new.bias.requires_grad_(head.bias.requires_grad)
+        setattr(model.get_submodule(parent), attr, new)                  # timm's name for it: classifier, fc, ...
+        _check_forward(model)
+    except Exception as e:                                               # leave the model as it was
+        for h in hooks: h.remove()
+        model.global_pool = old_pool; setattr(model.get_submodule(parent), attr, head)
+        if isinstance(e, ValueError): raise
+        raise TypeError(f"{type(model).__name__} does not feed its pooled features straight to its classifier "
+                        f"({type(e).__name__}: {str(e)[:200]}), so its head cannot read other layers; EfficientNets, "
+                        "ResNets and most timm CNNs do") from None
+    return model

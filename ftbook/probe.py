@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from .augment import TTA_SETS
 from .metrics import macro_f1, accuracy
-from .features import extract_features
+from .features import extract_features, add_layer_features, default_feature_layers, feature_layers
 
 # %% auto #0
 __all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_TTA', 'fit_logistic', 'view_probs', 'logit_shift', 'select_probe', 'set_linear_head',
@@ -136,12 +136,20 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
                  tta:str|Sequence[str]|None='auto', # views: 'auto' (chosen from `PROBE_TTA`), a set, or None
                  C:float|None=None, # L2 strength (None: chosen from `PROBE_CS`)
                  tau:float|None=None, # logit adjustment (None: chosen from `PROBE_TAUS`)
+                 layers:str|Sequence[str]|None='auto', # earlier layers the head reads too ('auto': the model's default)
                  device=None, precision:str='auto', seed:int=0, folds:int=3, score:str='macro_f1'
                 ) -> dict:
     "Fit the probe on the training images and write it into `model`'s classifier; the choices and their CV table."
-    extract = 'dihedral' if tta == 'auto' else tta
+    layers = default_feature_layers(model) if layers == 'auto' else [layers] if isinstance(layers, str) else \
+             list(layers or [])
+    have = feature_layers(model)                                         # `add_layer_features` was called before
+    if have and have != layers:
+        raise ValueError(f"the model's head already reads {have}: pass layers={have}, or a model without layer "
+                         "features")
+    if not have: add_layer_features(model, layers)
+    extract = 'dihedral' if tta == 'auto' else 'none' if tta is None else tta
     feats, y = extract_features(model, dls.eval_loader(), device, precision, tta=extract)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, PROBE_TTA if tta == 'auto' else [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
     set_linear_head(model, res.pop('weight'), res.pop('bias'))
-    return {k: v for k, v in res.items() if k != 'views'}
+    return {k: v for k, v in res.items() if k != 'views'} | dict(layers=layers)

@@ -59,6 +59,8 @@ class StrategyConfig:
     tta: str = 'auto'                  # test-time views (`augment.TTA_SETS`); 'auto': 'lp' picks by CV, others none
     logit_adjust: float|None = None    # τ: head bias -= τ·log(class prior) (None: 'lp' picks by CV, others 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
+    probe_layers: str = 'auto'         # 'lp': earlier layers its head reads too: 'auto' (the model's default), 'none',
+                                       # or module names joined by commas ('blocks.5,blocks.6')
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
     ema: float = 0.                    # average of the weights (`callbacks.EMA`): decay per step (0: off; e.g. 0.999)
 
@@ -135,7 +137,9 @@ def lora_strategy(dls, cfg:StrategyConfig,
 def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
     m = freeze(new_model(dls, cfg))
-    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, device=cfg.device,
+    layers = cfg.probe_layers if cfg.probe_layers == 'auto' else [] if cfg.probe_layers == 'none' else \
+             [n.strip() for n in cfg.probe_layers.split(',') if n.strip()]
+    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, layers=layers, device=cfg.device,
                        precision=cfg.precision, seed=cfg.seed)
     learn = strategy_learner(m, dls, cfg)
     learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
