@@ -125,25 +125,22 @@ def default_feature_layers(model:nn.Module) -> list[str]:
     return [f'blocks.{len(model.blocks) - 2}', f'blocks.{len(model.blocks) - 1}']
 
 @torch.no_grad()
+def _zeros_pass(model:nn.Module, whole:bool):
+    "One small eval-mode pass on a zero image: the whole model (raises if the head misfits), or `forward_features`."
+    was_training, p = model.training, next(model.parameters())
+    x = torch.zeros(1, 3, 64, 64, device=p.device, dtype=p.dtype)
+    try: model.eval(); model(x) if whole else model.forward_features(x)
+    finally: model.train(was_training)
+
 def _widths(model:nn.Module, layers:list[str]) -> list[int]:
     "Channels of the pooled outputs of `layers`, from one small `forward_features` pass in eval mode."
-    was_training, p = model.training, next(model.parameters())
-    try:
-        model.eval(); model.forward_features(torch.zeros(1, 3, 64, 64, device=p.device, dtype=p.dtype))
-    finally: model.train(was_training)
+    _zeros_pass(model, whole=False)
     taken = model.global_pool.taken
     missing = [n for n in layers if n not in taken]
     if missing:
         raise ValueError(f"{missing} do not run in forward_features, so the head cannot read them: choose layers of "
                          "the backbone (for EfficientNets `blocks.N`)")
     return [taken.pop(n).shape[1] for n in layers]
-
-@torch.no_grad()
-def _check_forward(model:nn.Module):
-    "One small forward pass of the whole model in eval mode (it raises if the head does not fit its inputs)."
-    was_training, p = model.training, next(model.parameters())
-    try: model.eval(); model(torch.zeros(1, 3, 64, 64, device=p.device, dtype=p.dtype))
-    finally: model.train(was_training)
 
 def add_layer_features(model:nn.Module, # a timm model with `global_pool`, `forward_head` and a linear classifier
                        layers:Sequence[str] # module names (`model.get_submodule`), e.g. ['blocks.5', 'blocks.6']
@@ -176,7 +173,7 @@ def add_layer_features(model:nn.Module, # a timm model with `global_pool`, `forw
         new.weight.requires_grad_(head.weight.requires_grad)
         if new.bias is not None: new.bias.requires_grad_(head.bias.requires_grad)
         setattr(model.get_submodule(parent), attr, new)                  # timm's name for it: classifier, fc, ...
-        _check_forward(model)
+        _zeros_pass(model, whole=True)
     except Exception as e:                                               # leave the model as it was
         for h in hooks: h.remove()
         model.global_pool = old_pool; setattr(model.get_submodule(parent), attr, head)

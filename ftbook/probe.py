@@ -136,12 +136,14 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
                  tta:str|Sequence[str]|None='auto', # views: 'auto' (chosen from `PROBE_TTA`), a set, or None
                  C:float|None=None, # L2 strength (None: chosen from `PROBE_CS`)
                  tau:float|None=None, # logit adjustment (None: chosen from `PROBE_TAUS`)
-                 layers:str|Sequence[str]|None='auto', # earlier layers the head reads too ('auto': the model's default)
+                 layers:str|Sequence[str]|None='auto', # earlier layers read too: 'auto', 'none', 'a,b' or a list
                  device=None, precision:str='auto', seed:int=0, folds:int=3, score:str='macro_f1'
                 ) -> dict:
     "Fit the probe on the training images and write it into `model`'s classifier; the choices and their CV table."
-    layers = default_feature_layers(model) if layers == 'auto' else [layers] if isinstance(layers, str) else \
-             list(layers or [])
+    if layers == 'auto': layers = default_feature_layers(model)
+    elif isinstance(layers, str):                                        # 'none', or names joined by commas
+        layers = [] if layers == 'none' else [n.strip() for n in layers.split(',') if n.strip()]
+    else: layers = list(layers or [])
     have = feature_layers(model)                                         # `add_layer_features` was called before
     if have and have != layers:
         raise ValueError(f"the model's head already reads {have}: pass layers={have}, or a model without layer "

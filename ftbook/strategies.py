@@ -137,10 +137,8 @@ def lora_strategy(dls, cfg:StrategyConfig,
 def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
     m = freeze(new_model(dls, cfg))
-    layers = cfg.probe_layers if cfg.probe_layers == 'auto' else [] if cfg.probe_layers == 'none' else \
-             [n.strip() for n in cfg.probe_layers.split(',') if n.strip()]
-    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, layers=layers, device=cfg.device,
-                       precision=cfg.precision, seed=cfg.seed)
+    res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, layers=cfg.probe_layers,
+                       device=cfg.device, precision=cfg.precision, seed=cfg.seed)
     learn = strategy_learner(m, dls, cfg)
     learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
     probs, targs, losses = learn.valid_preds = learn.get_preds(tta=learn.tta)    # one pass; the CLI reuses it
