@@ -39,14 +39,14 @@ VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
             'plain probe': dict(tta=('none',), taus=(0.,), layers=False)}
 
-def features(model_name, size, device, bs=64):
+def features(model_name, size, device, bs=64, crop_pct=0.875):
     "Dihedral-view features [N, 8, D + layers] and targets of every elpv image at `size`, D, and the seconds it took."
     ds = load_elpv()
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
     d = m.num_features
     add_layer_features(m, default_feature_layers(m))
     mean, std = model_norm(m)
-    dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0)
+    dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
     t0 = time.perf_counter()
     f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta='dihedral')
     return f, y, d, time.perf_counter() - t0
@@ -58,6 +58,14 @@ def run(f, y, d, seed, valid_pct, variant, classes):
     r = fit_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], n_classes=classes, seed=seed)
     p = view_probs(f[va][:, r['views']], r['weight'], r['bias'])
     return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=r['tta'], C=r['C'], tau=r['tau'])
+
+def print_summary(runs, by, title):
+    "Accuracy and macro-F1, mean ± std over seeds, one line per value of column `by` (in order of appearance)."
+    summ = runs.groupby(by, sort=False)[['accuracy', 'macro_f1']].agg(['mean', 'std'])
+    print(f"\n{title}")
+    for v, r in summ.iterrows():
+        print(f"  {v:<28} accuracy {r[('accuracy', 'mean')]:.3f} ± {r[('accuracy', 'std')]:.3f}   "
+              f"macro-F1 {r[('macro_f1', 'mean')]:.3f} ± {r[('macro_f1', 'std')]:.3f}")
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,11 +91,8 @@ def main():
                 print(f"{r['variant']:<28} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
                       f"(CV chose tta={r['tta']}, C={r['C']}, tau={r['tau']}; {r['seconds']:.0f}s)", flush=True)
     runs = pd.DataFrame(rows)
-    summ = runs.groupby('variant', sort=False)[['accuracy', 'macro_f1']].agg(['mean', 'std'])
-    print(f"\nmean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}):")
-    for v, r in summ.iterrows():
-        print(f"  {v:<28} accuracy {r[('accuracy', 'mean')]:.3f} ± {r[('accuracy', 'std')]:.3f}   "
-              f"macro-F1 {r[('macro_f1', 'mean')]:.3f} ± {r[('macro_f1', 'std')]:.3f}")
+    print_summary(runs, 'variant',
+                  f"mean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, {a.model}):")
     if a.out:
         Path(a.out).mkdir(parents=True, exist_ok=True); runs.to_csv(Path(a.out)/'runs.csv', index=False)
 
