@@ -82,7 +82,7 @@ def mlp_head(ftr, ytr, fva, k, seed):
     tau = max(PROBE_TAUS, key=lambda t: macro_f1((oof - logit_shift(ytr, k, t)).softmax(-1).mean(1), ytr))
     return (mlp_probs(ftr, ytr, fva, k, seed) - logit_shift(ytr, k, tau)).softmax(-1).mean(1), tau
 
-def candidate(name, f, f2, y, d, seed, valid_pct, k, default):
+def candidate(name, f, f2, y, seed, valid_pct, k, default):
     "Held-out scores of one candidate (and the settings it chose)."
     tr, va = stratified_split(y.numpy(), valid_pct, seed); ytr = y[tr]
     if name == 'default': return default
@@ -126,10 +126,11 @@ def main():
     k = int(y.max()) + 1
     for seed in a.seeds:
         t0 = time.perf_counter(); default = ablation_run(f, y, d, seed, a.valid_pct, 'default', k)
+        default_secs = time.perf_counter() - t0
         for name in a.candidates:
             t1 = time.perf_counter()
-            r = dict(candidate=name, seed=seed, **candidate(name, f, f2, y, d, seed, a.valid_pct, k, default))
-            r['seconds'] = (t1 - t0) if name == 'default' else time.perf_counter() - t1
+            r = dict(candidate=name, seed=seed, **candidate(name, f, f2, y, seed, a.valid_pct, k, default))
+            r['seconds'] = default_secs if name == 'default' else time.perf_counter() - t1
             rows.append(r)
             print(f"{name:<22} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
                   f"(C={r['C']}, tau={r['tau']}; {r['seconds']:.0f}s)", flush=True)
