@@ -57,7 +57,7 @@ def tuned_offsets(ftr, ytr, fva, k, seed, views, C, tau, rounds=3, grid=np.linsp
     return (fva @ W.T + bb + off).softmax(-1).mean(1)
 
 def mlp_probs(ftr, ytr, fva, k, seed, hidden=512, epochs=20, bs=256, lr=1e-3):
-    "Softmax of an MLP head trained on every view of `ftr` (standardised), averaged over the views of `fva`: logits."
+    "Logits [N, V, k] for the views of `fva` from an MLP head trained on every view of `ftr` (standardised)."
     torch.manual_seed(seed)
     rows, yr = ftr.reshape(-1, ftr.shape[-1]), ytr.repeat_interleave(ftr.shape[1])
     mu, sd = rows.mean(0), rows.std(0).clamp_min(1e-6); rows = (rows - mu) / sd
