@@ -21,7 +21,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
-# Optional extras: `NAME_requirements = ...` in settings.ini gives `pip install "ftbook[NAME]"` (serve, onnx, mlflow);
+# Optional extras: `NAME_requirements = ...` in settings.ini gives `pip install "ftbook[NAME]"` (serve, mlflow, wandb);
 # `[dev]` installs every extra as well.
 extras = {k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()
           if k.endswith('_requirements') and k not in ('dev_requirements', 'requirements')}

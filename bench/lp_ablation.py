@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Ablation of the default `lp` recipe on elpv: which ingredient buys what (a benchmark, not a test).
 
-The features of every elpv image in the 8 dihedral views are extracted once per image size (the frozen backbone does
-not depend on the split), then for every seed the split of `ftbook-finetune --seed S` (stratified, `--valid-pct`) is
+The features of every elpv image in the 16 views of 'dihedral2' (the 8 symmetries of the centre crop and of the
+whole cell) are extracted once per image size (the frozen backbone does not depend on the split), then for every seed the split of `ftbook-finetune --seed S` (stratified, `--valid-pct`) is
 made and each variant chooses its settings by cross-validation on that seed's training images only, exactly as
 `ftbook.probe.linear_probe` does, and is scored once on the held-out images:
 
 - default: the pooled outputs of the last two stages next to the pre-logits (`default_feature_layers`), views from
-  ('none', 'hflip', 'dihedral'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
+  PROBE_TTA ('none', 'hflip2', 'dihedral2'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
+- centre crop only: views from PROBE_TTA_CENTRE ('none', 'hflip', 'dihedral'; the default before the whole-cell
+  views); the rest by CV;
 - no layer features: the pre-logits alone (the default until layer features were measured); the rest by CV;
 - no TTA: the image alone (training rows and prediction); layers, and C and τ by CV;
 - no logit adjustment: τ = 0; layers, views and C by CV;
@@ -31,16 +33,18 @@ from ftbook.data import load_elpv, make_dataloaders, stratified_split
 from ftbook.features import extract_features, add_layer_features, default_feature_layers
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.models import create_model, model_norm, freeze
-from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, fit_probe, view_probs
+from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_probe, view_probs
 
+VIEWS = 'dihedral2'                                                   # what is extracted: every variant's views
 VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
+            'centre crop only': dict(tta=PROBE_TTA_CENTRE, taus=PROBE_TAUS, layers=True),
             'no layer features': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=False),
             'no TTA': dict(tta=('none',), taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
             'plain probe': dict(tta=('none',), taus=(0.,), layers=False)}
 
-def features(model_name, size, device, bs=64, crop_pct=0.875):
-    "Dihedral-view features [N, 8, D + layers] and targets of every elpv image at `size`, D, and the seconds it took."
+def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS):
+    "Features [N, V, D + layers] in the views `tta` and targets of every elpv image at `size`, D, and the seconds."
     ds = load_elpv()
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
     d = m.num_features
@@ -48,14 +52,15 @@ def features(model_name, size, device, bs=64, crop_pct=0.875):
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
     t0 = time.perf_counter()
-    f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta='dihedral')
+    f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta=tta)
     return f, y, d, time.perf_counter() - t0
 
-def run(f, y, d, seed, valid_pct, variant, classes):
+def run(f, y, d, seed, valid_pct, variant, classes, views=VIEWS):
+    "Held-out scores of one variant on one seed's split, from features `f` extracted in the views `views`."
     tr, va = stratified_split(y.numpy(), valid_pct, seed)
     v = VARIANTS[variant]
     if not v['layers']: f = f[..., :d]
-    r = fit_probe(f[tr], y[tr], 'dihedral', v['tta'], PROBE_CS, v['taus'], n_classes=classes, seed=seed)
+    r = fit_probe(f[tr], y[tr], views, v['tta'], PROBE_CS, v['taus'], n_classes=classes, seed=seed)
     p = view_probs(f[va][:, r['views']], r['weight'], r['bias'])
     return dict(accuracy=accuracy(p, y[va]), macro_f1=macro_f1(p, y[va]), tta=r['tta'], C=r['C'], tau=r['tau'])
 
@@ -80,7 +85,8 @@ def main():
     dev, rows = get_device(a.device), []
     for size in a.sizes:
         f, y, d, secs = features(a.model, size, dev)
-        print(f"{size} px: features of {len(y)} images x 8 views in {secs:.0f}s ({8 * len(y) / secs:.0f} views/s "
+        print(f"{size} px: features of {len(y)} images x {f.shape[1]} views in {secs:.0f}s "
+              f"({f.shape[1] * len(y) / secs:.0f} views/s "
               f"on {dev}, {torch.get_num_threads()} threads)", flush=True)
         for variant in (a.variants if size == a.sizes[0] else ['default']):
             for seed in a.seeds:

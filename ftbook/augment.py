@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 
 # %% auto #0
-__all__ = ['DIHEDRAL_VIEWS', 'VIEWS', 'TTA_SETS', 'resize_size', 'get_transforms', 'BatchAugment', 'BatchEval', 'dihedral',
-           'tta_views', 'tta_name']
+__all__ = ['DIHEDRAL_VIEWS', 'VIEWS', 'WHOLE_VIEWS', 'TTA_SETS', 'resize_size', 'get_transforms', 'BatchAugment', 'BatchEval',
+           'dihedral', 'tta_views', 'tta_name', 'sees_whole', 'view_batches']
 
 # %% ../nbs/api/00b_augment.ipynb #9c087896
 def resize_size(size:int, crop_pct:float=0.875) -> int:
@@ -151,6 +151,9 @@ class BatchEval:
         top, left = (x.shape[-2] - self.size) // 2, (x.shape[-1] - self.size) // 2
         x = x[..., top:top + self.size, left:left + self.size]
         return _normalise(x, self.mean, self.std, self.channels_last)
+    def whole(self) -> BatchEval:
+        "The same transform keeping the whole image (crop_pct=1): what the 'whole…' test-time views see."
+        return BatchEval(self.size, self.mean, self.std, 1.0, self.channels_last)
     def __repr__(self): return f"BatchEval(size={self.size}, crop_pct={self.crop_pct})"
 
 # %% ../nbs/api/00b_augment.ipynb #b7f26b05
@@ -175,9 +178,12 @@ def _crop_view(frac:float, where:str) -> Callable:
 DIHEDRAL_VIEWS = ('id', 'rot90', 'rot180', 'rot270', 'hflip', 'rot90_hflip', 'vflip', 'rot270_hflip')
 VIEWS = {**{n: (lambda k: lambda x: dihedral(x, k))(k) for k, n in enumerate(DIHEDRAL_VIEWS)},
          **{f'crop_{p}': _crop_view(0.875, p) for p in ('c', 'tl', 'tr', 'bl', 'br')}}
+WHOLE_VIEWS = tuple('whole' if n == 'id' else f'whole_{n}' for n in DIHEDRAL_VIEWS)   # the symmetries, whole image
+VIEWS |= {w: VIEWS[n] for w, n in zip(WHOLE_VIEWS, DIHEDRAL_VIEWS)}
 TTA_SETS = {'none': ('id',), 'hflip': ('id', 'hflip'), 'flips': ('id', 'hflip', 'vflip'),
             'rot90': ('id', 'rot90', 'rot180', 'rot270'), 'dihedral': DIHEDRAL_VIEWS,
-            'crops5': ('crop_c', 'crop_tl', 'crop_tr', 'crop_bl', 'crop_br')}
+            'crops5': ('crop_c', 'crop_tl', 'crop_tr', 'crop_bl', 'crop_br'),
+            'hflip2': ('id', 'hflip', 'whole', 'whole_hflip'), 'dihedral2': DIHEDRAL_VIEWS + WHOLE_VIEWS}
 
 def tta_views(tta:str|Sequence[str]|None # a name in `TTA_SETS`, a list of names in `VIEWS`, or None (no TTA)
              ) -> list[tuple[str, Callable]]:
@@ -191,3 +197,19 @@ def tta_views(tta:str|Sequence[str]|None # a name in `TTA_SETS`, a list of names
 def tta_name(tta:str|Sequence[str]|None) -> str|list[str]:
     "A JSON-ready record of a TTA setting (its set name, or the list of view names)."
     return 'none' if tta is None else tta if isinstance(tta, str) else list(tta)
+
+def sees_whole(tta:str|Sequence[str]|None) -> bool:
+    "Does the setting hold views of the whole image ('whole…'), which need the uint8 batch (`view_batches`)?"
+    return any(n in WHOLE_VIEWS for n, _ in tta_views(tta))
+
+def view_batches(x:torch.Tensor, # a batch from the evaluation transform (the centre crop), (B, 3, S, S)
+                 tta:str|Sequence[str]|None, # the views (`tta_views`)
+                 whole:torch.Tensor|None=None # the same images whole (`BatchEval.whole()`); needed by 'whole…' views
+                ) -> list[torch.Tensor]:
+    "Every view of a batch, in the setting's order: symmetries of the centre crop or of the whole image, crops."
+    views = tta_views(tta)
+    if whole is None and any(n in WHOLE_VIEWS for n, _ in views):
+        raise ValueError(f"the views {tta_name(tta)} include the whole image, which a centre-cropped batch no longer "
+                         "holds: pass `whole` (the uint8 batch through `BatchEval.whole()`), or evaluate through a "
+                         "loader of uint8 images (`make_dataloaders` without per-image transforms)")
+    return [f(whole if n in WHOLE_VIEWS else x) for n, f in views]

@@ -7,19 +7,19 @@ from __future__ import annotations
 import copy, io, math, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 import torch.nn.functional as F
 from .core import atomic_write, cache_dir
-from .augment import get_transforms, resize_size, BatchAugment, BatchEval
+from .augment import get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches
 
 # %% auto #0
 __all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'load_image', 'image_to_uint8', 'ImageDataset', 'load_elpv', 'stratified_split',
            'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader', 'DataLoaders',
-           'make_dataloaders', 'show_batch']
+           'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
 
 # %% ../nbs/api/01_data.ipynb #15622297
 def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
@@ -395,6 +395,27 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
         valid = TfmLoader(valid, BatchEval(vsize, mean, std, crop_pct), device)
     return DataLoaders(train, valid, ds.classes, mean, std, vsize, len(getattr(ds, 'skipped', [])), train_idx,
                        valid_idx)
+
+# %% ../nbs/api/01_data.ipynb #7cb2cdf4
+def gives_whole(dl) -> bool:
+    "Can `iter_views` make views of the whole image from `dl` (uint8 batches and a `BatchEval`)?"
+    return isinstance(dl, TfmLoader) and isinstance(dl.tfm, BatchEval)
+
+def iter_views(dl, # a loader of (x, y) batches from the evaluation transform
+               tta # the views (`ftbook.augment.tta_views`)
+              ) -> Iterator[tuple[list[torch.Tensor], torch.Tensor]]:
+    "(list of view batches, y) for every batch of `dl`, in loader order."
+    if not sees_whole(tta):
+        for xb, yb in dl: yield view_batches(xb, tta), yb
+        return
+    if not gives_whole(dl):
+        raise ValueError("views of the whole image ('whole…') need a loader of uint8 images with the evaluation "
+                         "transform, such as `dls.valid` or `dls.eval_loader()` of `make_dataloaders` without "
+                         f"per-image transforms; this one is a {type(dl).__name__}")
+    whole = dl.tfm.whole()
+    for xb, yb in dl.dl:
+        if dl.device is not None: xb = xb.to(dl.device, non_blocking=True)
+        yield view_batches(dl.tfm(xb), tta, whole(xb)), yb
 
 # %% ../nbs/api/01_data.ipynb #d789f5b3
 def show_batch(dls:DataLoaders, # from `make_dataloaders`

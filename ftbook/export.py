@@ -16,8 +16,8 @@ from PIL import Image
 from safetensors.torch import save_model, load_model
 import ftbook
 from .core import atomic_write, atomic_write_text, get_device
-from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name
-from .perf import autocast_for
+from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name, sees_whole, view_batches
+from .perf import autocast_for, onnx_session
 from .data import StoreSize, image_to_uint8
 from .models import model_norm
 from .features import add_layer_features, feature_layers
@@ -25,11 +25,10 @@ from .lora import adapter_names, merge_lora
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ONNX_FILE', 'merged_copy', 'export_bundle',
-           'read_bundle_config', 'Predictor', 'load_bundle', 'onnx_session', 'onnx_parity', 'export_onnx',
-           'compare_latency']
+           'read_bundle_config', 'Predictor', 'load_bundle', 'onnx_parity', 'export_onnx', 'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
-BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 4   # 2: a temperature; 3: test-time views; 4: layer features
+BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 5   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
 
 def _sha256(path:Path) -> str:
@@ -129,7 +128,8 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path/WEIGHTS_FILE, lambda p: save_model(m, str(p), metadata={'format': 'pt'}))
     layers = feature_layers(m)
-    version = 4 if layers else 3 if tta != 'none' else 2 if temperature != 1 else 1   # the oldest reader that can
+    version = (5 if sees_whole(tta) else 4 if layers else 3 if tta != 'none'     # the oldest reader that can
+               else 2 if temperature != 1 else 1)
     cfg = dict(format=BUNDLE_FORMAT, format_version=version, architecture=arch,
                model_kwargs=dict(model_kwargs or {}), feature_layers=layers, classes=[str(c) for c in classes],
                preprocess=dict(size=int(size), crop_pct=float(crop_pct), mean=[float(v) for v in mean],
@@ -184,9 +184,10 @@ class Predictor:
                  precision:str='auto'): # torch models: 'auto' runs bf16 where the device has it natively, or 'fp32'
         self.classes, self.size, self.max_pixels, self.config = list(classes), int(size), max_pixels, config or {}
         self.temperature = _check_temperature(temperature, 'temperature')
-        self.views, self.tta = [f for _, f in tta_views(tta)], tta_name(tta)
+        tta_views(tta); self.tta = tta_name(tta)                                    # validated
         self.store = StoreSize(resize_size(self.size, crop_pct))                   # per image: uint8, a common side
         self.batch_eval = BatchEval(self.size, mean, std, crop_pct, channels_last=False)  # per batch: crop, normalise
+        self.whole_eval = self.batch_eval.whole() if sees_whole(tta) else None     # for views of the whole image
         self.is_onnx = not isinstance(model, nn.Module)
         if self.is_onnx:
             if not hasattr(model, 'run'):
@@ -197,11 +198,15 @@ class Predictor:
         self.model, self.precision = model, 'fp32' if self.is_onnx else precision
         self.autocast = autocast_for(self.device, self.precision)
 
-    def preprocess(self, images) -> torch.Tensor:
-        "One image or a list of images -> a normalised float batch B×3×size×size."
+    def _stored(self, images) -> torch.Tensor:
+        "One image or a list of images -> a uint8 batch at the common side the evaluation transform starts from."
         if not isinstance(images, (list, tuple)): images = [images]
         if not images: raise ValueError("no images given")
-        return self.batch_eval(torch.stack([self.store(image_to_uint8(im, self.max_pixels)) for im in images]))
+        return torch.stack([self.store(image_to_uint8(im, self.max_pixels)) for im in images])
+
+    def preprocess(self, images) -> torch.Tensor:
+        "One image or a list of images -> a normalised float batch B×3×size×size."
+        return self.batch_eval(self._stored(images))
 
     @torch.no_grad()
     def logits(self, x:torch.Tensor) -> torch.Tensor:
@@ -217,8 +222,9 @@ class Predictor:
         if not images: raise ValueError("no images given")
         out = []
         for i in range(0, len(images), bs):
-            x = self.preprocess(images[i:i+bs])
-            out.append(torch.stack([self.logits(v(x)) for v in self.views]))
+            raw = self._stored(images[i:i+bs])
+            whole = None if self.whole_eval is None else self.whole_eval(raw)
+            out.append(torch.stack([self.logits(v) for v in view_batches(self.batch_eval(raw), self.tta, whole)]))
         return torch.cat(out, 1)
 
     def predict_logits(self, images, bs:int=32) -> torch.Tensor:
@@ -273,15 +279,6 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
                      precision=precision)
 
 # %% ../nbs/api/09_export.ipynb #1a45e737
-def onnx_session(path:str|Path, # a .onnx file
-                 threads:int|None=None): # intra-op threads (default: as many as torch uses)
-    "An onnxruntime `InferenceSession` on the CPU."
-    try: import onnxruntime as ort
-    except ImportError: raise ImportError("onnxruntime is not installed: pip install onnxruntime") from None
-    opts = ort.SessionOptions(); opts.intra_op_num_threads = int(threads or torch.get_num_threads())
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=['CPUExecutionProvider'])
-
 def onnx_parity(model:nn.Module, # the PyTorch model
                 onnx_model, # a .onnx path or an `InferenceSession` of the same model
                 x:torch.Tensor # a preprocessed batch B×3×H×W

@@ -5,20 +5,21 @@
 # %% ../nbs/api/04_features.ipynb #e1a469ba
 from __future__ import annotations
 from typing import Iterable, Sequence
+import warnings, weakref
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 from .core import get_device
-from .perf import autocast_for
+from .perf import autocast_for, onnxruntime_available, OnnxFunction
 from .augment import tta_views
-from .data import DataLoaders
+from .data import DataLoaders, iter_views
 from .models import set_bn_eval
 from timm.models.efficientnet import EfficientNet
 
 # %% auto #0
-__all__ = ['pre_logits', 'extract_features', 'probe_head', 'cache_features', 'LayerPool', 'feature_layers',
-           'default_feature_layers', 'add_layer_features']
+__all__ = ['FEATURE_BACKENDS', 'ONNX_MIN_VIEWS', 'pre_logits', 'feature_backend', 'extract_features', 'probe_head',
+           'cache_features', 'LayerPool', 'feature_layers', 'default_feature_layers', 'add_layer_features']
 
 # %% ../nbs/api/04_features.ipynb #08132172
 def pre_logits(model:nn.Module, xb:torch.Tensor) -> torch.Tensor:
@@ -30,26 +31,83 @@ def _check_timm(model):
         if not hasattr(model, a):
             raise TypeError(f"{type(model).__name__} has no `{a}`: feature caching needs a timm model (`create_model`)")
 
+FEATURE_BACKENDS = ('auto', 'torch', 'onnxruntime')
+ONNX_MIN_VIEWS = 3000   # 'auto' exports for passes of this many images × views or more (the export: ~15 s for Lite0)
+
+def feature_backend(device:str|torch.device|None=None, # None: the best available
+                    precision:str='auto', # of the pass (`extract_features`)
+                    backend:str='auto' # 'auto', 'torch' or 'onnxruntime'
+                   ) -> str:
+    "What runs a feature pass: 'auto' is onnxruntime (fp32) on a CPU where it is installed, unless bf16 is asked for."
+    if backend not in FEATURE_BACKENDS: raise ValueError(f"backend must be one of {FEATURE_BACKENDS}, got {backend!r}")
+    dev = get_device(device)
+    if backend == 'onnxruntime':
+        if dev.type != 'cpu': raise ValueError(f"the onnxruntime backend runs on the CPU, not on {dev}")
+        if precision not in ('auto', 'fp32'): raise ValueError(f"onnxruntime computes in fp32, not {precision}")
+        return backend
+    if backend == 'torch' or dev.type != 'cpu' or precision not in ('auto', 'fp32'): return 'torch'
+    return 'onnxruntime' if onnxruntime_available() else 'torch'
+
+class _PreLogits(nn.Module):
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, x): return pre_logits(self.model, x)
+
+_ONNX_CACHE = weakref.WeakKeyDictionary()   # model -> (its fingerprint, OnnxFunction): the last export is reused
+
+def _fingerprint(model:nn.Module, shape:tuple) -> tuple:
+    "What exported pre-logits depend on: the modules, every tensor's identity and in-place version, the input shape."
+    head = {id(t) for t in model.get_classifier().parameters()}       # pre-logits never read the classifier
+    return (shape, tuple(id(m) for m in model.modules()),
+            tuple((id(t), t.data_ptr(), t._version) for t in model.state_dict(keep_vars=True).values()
+                  if id(t) not in head))
+
+def _onnx_pre_logits(model:nn.Module, x:torch.Tensor, strict:bool, export:bool=True) -> OnnxFunction|None:
+    "`pre_logits(model, ·)` in onnxruntime for batches like `x`, checked against fp32 PyTorch; None (warned) if unfit."
+    key = _fingerprint(model, tuple(x.shape[1:]))
+    hit = _ONNX_CACHE.get(model)
+    if hit is not None and hit[0] == key: return hit[1]                # the same frozen backbone as last time
+    if not export: return None                                         # a small pass: PyTorch is quicker than exporting
+    x = torch.cat([x, x])[:2]                                           # a batch of 2, even from a batch of 1
+    try:
+        fn = OnnxFunction(_PreLogits(model), x)
+        ref = pre_logits(model, x.contiguous(memory_format=torch.channels_last)).float()
+        err = ((fn(x) - ref).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)).max().item()
+        if not err <= 1e-3: raise RuntimeError(f"its features differ from PyTorch's by {err:.1e} (relative)")
+        _ONNX_CACHE[model] = (key, fn)
+        return fn
+    except Exception as e:
+        if strict: raise
+        warnings.warn(f"onnxruntime cannot run this model ({type(e).__name__}: {str(e)[:300]}); the features are "
+                      "computed with PyTorch (pass backend='torch' to skip the attempt)")
+        return None
+
 @torch.no_grad()
 def extract_features(model:nn.Module, # a timm model; it is put in eval mode for the pass, then restored
                      dl:Iterable, # batches of (x, y)
                      device:str|torch.device|None=None, # None: the best available
-                     precision:str='auto', # 'auto': bf16 where the device has it natively (`precision_policy`)
-                     tta=None # views of every image (`ftbook.augment.tta_views`): features [N, V, D] in view order
+                     precision:str='auto', # torch backend: 'auto' is bf16 where the device has it natively
+                     tta=None, # views of every image (`ftbook.augment.tta_views`): features [N, V, D] in view order
+                     backend:str='auto' # 'auto' (`feature_backend`), 'torch' or 'onnxruntime'
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     "Pre-logit features [N, D] ([N, V, D] with `tta` views; float32, CPU) and targets [N] of `dl`, in loader order."
     _check_timm(model)
     dev, was_training = get_device(device), model.training
+    use = feature_backend(dev, precision, backend)
     model.to(dev, memory_format=torch.channels_last).eval()
-    autocast, feats, targs = autocast_for(dev, precision), [], []
-    views = None if tta is None else [f for _, f in tta_views(tta)]
-    for xb, yb in dl:
-        xb = xb.to(dev).contiguous(memory_format=torch.channels_last)
-        with autocast():
-            f = (pre_logits(model, xb) if views is None else torch.stack(
-                 [pre_logits(model, v(xb).contiguous(memory_format=torch.channels_last)) for v in views], 1))
-        feats.append(f.float().cpu()); targs.append(torch.as_tensor(yb))
-    model.train(was_training); set_bn_eval(model)
+    autocast, feats, targs, fn = autocast_for(dev, precision), [], [], None
+    n = len(getattr(dl, 'dataset', ())) * (1 if tta is None else len(tta_views(tta)))   # images × views in the pass
+    def run(x):
+        if fn is not None and tuple(x.shape[1:]) == fn.shape: return fn(x)
+        with autocast(): return pre_logits(model, x.contiguous(memory_format=torch.channels_last)).float()
+    try:
+        for xs, yb in (([xb], yb) for xb, yb in dl) if tta is None else iter_views(dl, tta):
+            xs = [x.to(dev) for x in xs]
+            if use == 'onnxruntime':                                     # built on the first batch, or given up
+                fn, use = _onnx_pre_logits(model, xs[0], strict=backend == 'onnxruntime',
+                                           export=backend == 'onnxruntime' or n >= ONNX_MIN_VIEWS), 'tried'
+            f = [run(x) for x in xs]
+            feats.append((f[0] if tta is None else torch.stack(f, 1)).cpu()); targs.append(torch.as_tensor(yb))
+    finally: model.train(was_training); set_bn_eval(model)
     if not feats: raise ValueError("the loader yields no batches: nothing to extract")
     return torch.cat(feats), torch.cat(targs).long()
 
@@ -68,12 +126,13 @@ def cache_features(model:nn.Module, # a timm model whose backbone stays frozen
                    dls, # image DataLoaders (`make_dataloaders`), or anything with `.train` and `.valid`
                    bs:int|None=None, # training batch size over features (default: that of `dls.train`)
                    device:str|torch.device|None=None,
-                   precision:str='auto' # of the backbone pass (`extract_features`)
+                   precision:str='auto', # of the backbone pass (`extract_features`)
+                   backend:str='auto' # what runs it: 'auto', 'torch' or 'onnxruntime' (`feature_backend`)
                   ) -> DataLoaders:
     "DataLoaders over the pre-logit features of `dls` (training images not augmented), to train `probe_head` on."
     eval_bs = dls.valid.batch_size or 64
-    ft, yt = extract_features(model, dls.eval_loader(bs=eval_bs), device, precision)  # (N_train, D), (N_train,)
-    fv, yv = extract_features(model, dls.valid, device, precision)                            # (N_valid, D), (N_valid,)
+    ft, yt = extract_features(model, dls.eval_loader(bs=eval_bs), device, precision, backend=backend)  # (N_train, D)
+    fv, yv = extract_features(model, dls.valid, device, precision, backend=backend)                    # (N_valid, D)
     sampler = dls.train.sampler
     if isinstance(sampler, WeightedRandomSampler):                                     # keep the balanced sampling
         sampler = WeightedRandomSampler(sampler.weights, sampler.num_samples, sampler.replacement,

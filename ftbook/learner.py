@@ -19,8 +19,8 @@ from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, rng_state, set_r
                                check_fit_config, current_run)
 from .models import set_bn_eval
 from .perf import autocast_for
-from .augment import tta_views
-from .data import TfmLoader
+from .augment import view_batches
+from .data import TfmLoader, iter_views
 from .metrics import accuracy, macro_f1
 from .optim import SCHEDS, trainable_param_groups
 
@@ -313,19 +313,19 @@ def per_sample_loss(loss_func:Callable, pred:torch.Tensor, targ:torch.Tensor) ->
 def _eval_local(self:Learner, dl, with_losses:bool=False, tta=None):
     "(probs, targets, mean loss) over `dl` (+ per-sample losses if `with_losses`), averaged over `tta` views."
     self.model.eval()
-    views = None if tta in (None, 'none') else [f for _, f in tta_views(tta)]
+    plain = tta in (None, 'none')
     autocast = self.infer_autocast if self.autocast is contextlib.nullcontext else self.autocast
     probs, targs, losses, tot, n = [], [], [], 0., 0
-    for xb, yb in dl:
-        xb, yb = self._inputs(xb), to_device(yb, self.device)
+    for xb, yb in dl if plain else iter_views(dl, tta):                 # with views: xb is the list of view batches
+        xb, yb = self._inputs(xb) if plain else [self._inputs(v) for v in xb], to_device(yb, self.device)
         with torch.no_grad(), autocast():
-            if views is None:
+            if plain:
                 pred = self.model(xb)                                   # (B, C) logits
                 loss = self.loss_func(pred, yb).float()
                 p = F.softmax(pred.float(), dim=1)
                 if with_losses: losses.append(per_sample_loss(self.loss_func, pred, yb).float().cpu())
             else:                                                       # mean of the views' probabilities (B, C)
-                p = torch.stack([F.softmax(self.model(v(xb)).float(), dim=1) for v in views]).mean(0)
+                p = torch.stack([F.softmax(self.model(v).float(), dim=1) for v in xb]).mean(0)
                 nll = -p.gather(1, yb[:, None].long()).clamp_min(1e-12).log()[:, 0]     # (B,) NLL of the average
                 loss = nll.mean()
                 if with_losses: losses.append(nll.cpu())
@@ -362,7 +362,7 @@ def predict(self:Learner, xb:torch.Tensor, # a batch of inputs; use x[None] for 
     self.model.eval(); xb = self._inputs(xb)
     autocast = self.infer_autocast if self.autocast is contextlib.nullcontext else self.autocast
     with torch.no_grad(), autocast():
-        probs = torch.stack([F.softmax(self.model(f(xb)).float(), dim=1) for _, f in tta_views(tta)]).mean(0).cpu()
+        probs = torch.stack([F.softmax(self.model(v).float(), dim=1) for v in view_batches(xb, tta)]).mean(0).cpu()
     return probs.argmax(1), probs
 
 # %% ../nbs/api/03_learner.ipynb #e7642180

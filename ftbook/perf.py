@@ -4,13 +4,16 @@
 
 # %% ../nbs/api/00a_perf.ipynb #866e2672
 from __future__ import annotations
-import contextlib, ctypes, functools, gc, os, threading, time
+import contextlib, ctypes, functools, gc, importlib.util, io, os, tempfile, threading, time, warnings
 from functools import partial
+from pathlib import Path
 import torch
+from torch import nn
 from .core import get_device
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'bf16_native', 'precision_policy', 'autocast_for', 'throughput', 'interleaved', 'PeakMemory']
+__all__ = ['PRECISIONS', 'ONNX_PACKAGES', 'bf16_native', 'precision_policy', 'autocast_for', 'throughput', 'interleaved',
+           'onnxruntime_available', 'onnx_session', 'OnnxFunction', 'PeakMemory']
 
 # %% ../nbs/api/00a_perf.ipynb #9ff30b53
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
@@ -79,6 +82,50 @@ def interleaved(steps:dict, # name -> a no-argument callable doing one unit of w
     for _ in range(rounds):
         for k, f in steps.items(): res[k].append(throughput(f, n, repeats, warmup=0))
     return {k: sorted(v)[len(v) // 2] for k, v in res.items()}
+
+# %% ../nbs/api/00a_perf.ipynb #7b4e69bf
+ONNX_PACKAGES = ('onnx', 'onnxscript', 'onnxruntime')   # PyTorch's ONNX exporter and the runtime
+
+def onnxruntime_available() -> bool:
+    "Are the packages installed that exporting a module to ONNX and running it with onnxruntime need?"
+    return all(importlib.util.find_spec(m) is not None for m in ONNX_PACKAGES)
+
+def onnx_session(model:str|Path|bytes, # a .onnx file, or the bytes of one
+                 threads:int|None=None): # intra-op threads (default: as many as torch uses)
+    "An onnxruntime `InferenceSession` on the CPU."
+    try: import onnxruntime as ort
+    except ImportError: raise ImportError("onnxruntime is not installed: pip install onnxruntime") from None
+    opts = ort.SessionOptions(); opts.intra_op_num_threads = int(threads or torch.get_num_threads())
+    opts.log_severity_level = 3
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), sess_options=opts,
+                                providers=['CPUExecutionProvider'])
+
+class OnnxFunction:
+    "A frozen module as an onnxruntime fp32 function on the CPU: batches shaped like `example` (any batch size) in."
+    def __init__(self, module:nn.Module, # run in eval mode; one tensor in, one tensor out
+                 example:torch.Tensor, # an input batch: the image size every later batch must have
+                 threads:int|None=None): # intra-op threads (default: as many as torch uses)
+        if not onnxruntime_available():
+            raise ImportError(f"running a model with onnxruntime needs {', '.join(ONNX_PACKAGES)}: pip install "
+                              + ' '.join(ONNX_PACKAGES))
+        modes = {m: m.training for m in module.modules()}                       # restored after the export
+        self.shape = tuple(example.shape[1:])
+        try:
+            with tempfile.TemporaryDirectory() as d, torch.no_grad(), warnings.catch_warnings(), \
+                 contextlib.redirect_stdout(io.StringIO()):                      # the exporter narrates every step
+                warnings.simplefilter('ignore')
+                torch.onnx.export(module.eval(), (example.detach().cpu().contiguous(),), f'{d}/m.onnx', dynamo=True,
+                                  input_names=['x'], output_names=['y'], opset_version=18, external_data=False,
+                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=65536)},))
+                self.session = onnx_session(Path(d)/'m.onnx', threads)
+        finally:
+            for m, t in modes.items(): m.training = t
+    def __call__(self, x:torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"this function was exported for inputs (B, {', '.join(map(str, self.shape))}), "
+                             f"got {tuple(x.shape)}")
+        return torch.from_numpy(self.session.run(None, {'x': x.detach().float().cpu().contiguous().numpy()})[0])
+    def __repr__(self): return f"OnnxFunction(input (B, {', '.join(map(str, self.shape))}), onnxruntime fp32 CPU)"
 
 # %% ../nbs/api/00a_perf.ipynb #64875480
 def _rss_bytes() -> int:

@@ -15,15 +15,18 @@ from sklearn.model_selection import StratifiedKFold
 from .augment import TTA_SETS
 from .metrics import macro_f1, accuracy
 from .features import extract_features, add_layer_features, default_feature_layers, feature_layers
+from .data import gives_whole
 
 # %% auto #0
-__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_TTA', 'fit_logistic', 'view_probs', 'logit_shift', 'select_probe', 'set_linear_head',
-           'fit_probe', 'linear_probe']
+__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'fit_logistic', 'view_probs', 'logit_shift',
+           'select_probe', 'set_linear_head', 'fit_probe', 'linear_probe', 'probe_preds']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
 PROBE_TAUS = (0., 0.25, 0.5)               # candidate logit adjustments τ (0: none)
-PROBE_TTA = ('none', 'hflip', 'dihedral')  # candidate view sets when the views are chosen (`tta='auto'`)
+PROBE_FOLDS = 2                            # cross-validation folds (2: half the fitting time of 3, measured as good)
+PROBE_TTA = ('none', 'hflip2', 'dihedral2')  # candidate view sets when the views are chosen (`tta='auto'`)
+PROBE_TTA_CENTRE = ('none', 'hflip', 'dihedral')  # the same without the whole image (loaders with per-image transforms)
 
 def fit_logistic(feats, # features [N, D], or [N, V, D]: every view is a training row
                  targets, # class index [N] of every image
@@ -73,10 +76,10 @@ def _view_index(extracted, candidate) -> list[int]:
 
 def select_probe(feats, # training features [N, V, D] over the views `tta`
                  targets, # class index [N]
-                 tta='dihedral', # the views `feats` holds (a name in `TTA_SETS` or a list of view names)
+                 tta='dihedral2', # the views `feats` holds (a name in `TTA_SETS` or a list of view names)
                  candidates:Sequence=PROBE_TTA, # view sets to try (each within `tta`)
                  Cs:Sequence[float]=PROBE_CS, taus:Sequence[float]=PROBE_TAUS,
-                 folds:int=3, seed:int=0, score:str='macro_f1' # 'macro_f1' or 'accuracy'
+                 folds:int=PROBE_FOLDS, seed:int=0, score:str='macro_f1' # 'macro_f1' or 'accuracy'
                 ) -> dict:
     "The (tta, C, tau) with the best cross-validated `score` on the training images, and the table of all of them."
     X = torch.as_tensor(feats, dtype=torch.float32); y = np.asarray(targets)
@@ -117,9 +120,9 @@ def set_linear_head(model:nn.Module, # a timm model whose classifier is one `nn.
 
 def fit_probe(feats, # training features [N, V, D] over the views `tta`
               targets, # class index [N]
-              tta='dihedral', # the views `feats` holds
+              tta='dihedral2', # the views `feats` holds
               candidates:Sequence=PROBE_TTA, Cs:Sequence[float]=PROBE_CS, taus:Sequence[float]=PROBE_TAUS,
-              n_classes:int|None=None, folds:int=3, seed:int=0, score:str='macro_f1'
+              n_classes:int|None=None, folds:int=PROBE_FOLDS, seed:int=0, score:str='macro_f1'
              ) -> dict:
     "`select_probe`, then the chosen head fitted on all training images: `weight`, `bias` (shift folded in), `views`."
     y = np.asarray(targets); k = int(n_classes or y.max() + 1)
@@ -137,7 +140,7 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
                  C:float|None=None, # L2 strength (None: chosen from `PROBE_CS`)
                  tau:float|None=None, # logit adjustment (None: chosen from `PROBE_TAUS`)
                  layers:str|Sequence[str]|None='auto', # earlier layers read too: 'auto', 'none', 'a,b' or a list
-                 device=None, precision:str='auto', seed:int=0, folds:int=3, score:str='macro_f1'
+                 device=None, precision:str='auto', seed:int=0, folds:int=PROBE_FOLDS, score:str='macro_f1'
                 ) -> dict:
     "Fit the probe on the training images and write it into `model`'s classifier; the choices and their CV table."
     if layers == 'auto': layers = default_feature_layers(model)
@@ -149,9 +152,24 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
         raise ValueError(f"the model's head already reads {have}: pass layers={have}, or a model without layer "
                          "features")
     if not have: add_layer_features(model, layers)
-    extract = 'dihedral' if tta == 'auto' else 'none' if tta is None else tta
-    feats, y = extract_features(model, dls.eval_loader(), device, precision, tta=extract)   # [N, V, D], [N]
-    res = fit_probe(feats, y, extract, PROBE_TTA if tta == 'auto' else [extract], [C] if C is not None else PROBE_CS,
+    dl = dls.eval_loader()
+    cands = (PROBE_TTA if gives_whole(dl) else PROBE_TTA_CENTRE) if tta == 'auto' else None
+    extract = cands[-1] if cands else 'none' if tta is None else tta
+    feats, y = extract_features(model, dl, device, precision, tta=extract)   # [N, V, D], [N]
+    res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
     set_linear_head(model, res.pop('weight'), res.pop('bias'))
     return {k: v for k, v in res.items() if k != 'views'} | dict(layers=layers)
+
+@torch.no_grad()
+def probe_preds(model:nn.Module, # a timm model whose classifier is one `nn.Linear` (e.g. after `linear_probe`)
+                dl, # image batches (x, y) from the evaluation transform, e.g. `dls.valid`
+                tta=None, # the views whose probabilities are averaged (`ftbook.augment.TTA_SETS`)
+                device=None, precision:str='auto', backend:str='auto' # of the feature pass (`extract_features`)
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "(probs [N, K], targets [N], per-image NLL [N]) as `Learner.get_preds(tta=...)` gives them, from one feature pass."
+    f, y = extract_features(model, dl, device, precision, tta=tta or 'none', backend=backend)   # [N, V, D]
+    head = model.get_classifier()
+    if not isinstance(head, nn.Linear): raise TypeError(f"the classifier is {type(head).__name__}, not one nn.Linear")
+    p = (f @ head.weight.detach().float().cpu().T + head.bias.detach().float().cpu()).softmax(-1).mean(1)   # [N, K]
+    return p, y, -p[torch.arange(len(y)), y].clamp_min(1e-12).log()

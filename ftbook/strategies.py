@@ -19,7 +19,7 @@ from .checkpoint import StagedRun
 from .learner import Learner
 from .callbacks import EMA
 from .features import cache_features, probe_head
-from .probe import linear_probe, logit_shift
+from .probe import linear_probe, logit_shift, probe_preds
 from .stages import discriminative_param_groups, GradualUnfreeze, fine_tune
 from .losses import make_loss, MixUp, CutMix
 from .lora import add_lora, default_lora_targets
@@ -141,7 +141,7 @@ def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
                        device=cfg.device, precision=cfg.precision, seed=cfg.seed)
     learn = strategy_learner(m, dls, cfg)
     learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
-    probs, targs, losses = learn.valid_preds = learn.get_preds(tta=learn.tta)    # one pass; the CLI reuses it
+    probs, targs, losses = learn.valid_preds = probe_preds(m, dls.valid, learn.tta, cfg.device, cfg.precision)  # reused
     learn.history = [dict(epoch=0, train_loss=res['train_loss'], valid_loss=losses.mean().item(),
                           **{n: f(probs, targs) for n, f in learn.metrics})]
     learn.best_epoch = 0

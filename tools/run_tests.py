@@ -140,15 +140,21 @@ def message(f):
     try: f(); return None
     except Exception as e: return f"{type(e).__name__}: {e}"
 import timm, torch
-from ftbook.export import export_bundle, export_onnx, onnx_session
+from ftbook.export import export_bundle, export_onnx
 tmp = Path(tempfile.mkdtemp())
 model = timm.create_model('test_efficientnet', num_classes=2).eval()
 bundle = export_bundle(model, tmp/'bundle', classes=['a', 'b'], size=32, mean=(0.5,)*3, std=(0.25,)*3)
 bin_dir = Path(sys.executable).parent
 r = subprocess.run([str(bin_dir/'ftbook-serve'), str(bundle), '--port', '0'], capture_output=True, text=True, timeout=120)
 out['ftbook-serve'] = dict(code=r.returncode, stderr=r.stderr)
-out['export_onnx'] = message(lambda: export_onnx(model, tmp/'m.onnx', size=32))
-out['onnx_session'] = message(lambda: onnx_session(tmp/'m.onnx'))
+from ftbook.features import extract_features
+def onnx_features():          # onnx, onnxscript, onnxruntime are runtime requirements: the probe's features run there
+    export_onnx(model, tmp/'m.onnx', size=32)
+    batch = [(torch.randn(3, 3, 32, 32), torch.zeros(3))]
+    ref = extract_features(model, batch, 'cpu', 'fp32', backend='torch')[0]
+    got = extract_features(model, batch, 'cpu', backend='onnxruntime')[0]
+    assert torch.allclose(got, ref, atol=1e-4), (got - ref).abs().max()
+out['onnxruntime features'] = message(onnx_features)
 from ftbook.tracking import MLflowCallback
 out['MLflowCallback'] = message(lambda: MLflowCallback())
 import numpy as np
@@ -209,14 +215,16 @@ def check_plain_env():
             if c['code'] != 2 or 'pip install' not in c['stderr'] or not one_line(c['stderr'].strip()):
                 problems.append(f"{name} without its extra should exit 2 with one line naming the `pip install` to run; "
                                 f"it exited {c['code']}: {c['stderr'].strip()[-300:]!r}")
-        for name in ('export_onnx', 'onnx_session', 'MLflowCallback'):
+        if res['onnxruntime features']:
+            problems.append(f"the plain install cannot compute features with onnxruntime: {res['onnxruntime features']}")
+        for name in ('MLflowCallback',):
             m = res[name]
             if not m or not m.startswith('ImportError') or 'pip install' not in m:
                 problems.append(f"{name} without its extra should raise an ImportError naming the `pip install` to run; got {m!r}")
         summary = (f"fresh venv with {len(installed)} distributions, no extra ({', '.join(sorted(extras))}); "
                    f"{len(res['modules'])} modules; install {t_install:.0f}s, checks {time.time() - t0 - t_install:.0f}s")
         hints = [f"{k}: {v['stderr'].strip() if isinstance(v, dict) else v}"
-                 for k, v in res.items() if k in ('ftbook-serve', 'ftbook-finetune --mlflow', 'export_onnx', 'onnx_session',
+                 for k, v in res.items() if k in ('ftbook-serve', 'ftbook-finetune --mlflow', 'onnxruntime features',
                                                   'MLflowCallback')]
         return (not problems), '\n      '.join([summary] + problems + ([] if problems else hints))
     finally: CLEANUPS.append(subprocess.Popen(['rm', '-rf', str(work)]))   # 5 GB of venv: removed while the notebooks run
