@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """How fast can the default probe's feature pass run on this CPU? PyTorch against onnxruntime (a benchmark, not a test).
 
-The default `lp` recipe spends most of its time in one pass of the frozen backbone over every image in 8 views
-(`ftbook.features.extract_features`: bf16 autocast where the CPU has it, channels-last). This times that model
+The default `lp` recipe spends most of its time in one pass of the frozen backbone over every image in 16 views
+(`ftbook.features.extract_features`, which runs it in onnxruntime fp32 on a CPU since this benchmark measured the
+ratio below; `backend='torch'` runs PyTorch: bf16 autocast where the CPU has it, channels-last). This times that model
 (EfficientNet-Lite0 with the default layer features, classifier removed, so the output is the probe's features) on
 real elpv batches through the evaluation transform, side by side and interleaved:
 
-- torch: exactly what `extract_features` runs (`perf.autocast_for`, channels-last);
+- torch: exactly what `extract_features(..., backend='torch')` runs (`perf.autocast_for`, channels-last);
 - onnxruntime fp32: the same model exported with `ftbook.export.export_onnx`;
 - onnxruntime int8: that export quantised statically (QDQ, per-channel int8 weights, uint8 activations) with
   calibration on `--calib` other elpv images.

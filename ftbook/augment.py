@@ -207,9 +207,8 @@ def view_batches(x:torch.Tensor, # a batch from the evaluation transform (the ce
                  whole:torch.Tensor|None=None # the same images whole (`BatchEval.whole()`); needed by 'whole…' views
                 ) -> list[torch.Tensor]:
     "Every view of a batch, in the setting's order: symmetries of the centre crop or of the whole image, crops."
-    views = tta_views(tta)
-    if whole is None and any(n in WHOLE_VIEWS for n, _ in views):
+    if whole is None and sees_whole(tta):
         raise ValueError(f"the views {tta_name(tta)} include the whole image, which a centre-cropped batch no longer "
                          "holds: pass `whole` (the uint8 batch through `BatchEval.whole()`), or evaluate through a "
                          "loader of uint8 images (`make_dataloaders` without per-image transforms)")
-    return [f(whole if n in WHOLE_VIEWS else x) for n, f in views]
+    return [f(whole if n in WHOLE_VIEWS else x) for n, f in tta_views(tta)]
