@@ -106,6 +106,16 @@ def candidate(name, f, f2, y, seed, valid_pct, k, default):
         return _score(view_probs(z[va], r['weight'], r['bias']), y[va]) | dict(C=r['C'], tau=r['tau'])
     raise ValueError(name)
 
+def report_paired(runs, candidates, seeds, out=None):
+    "Print the paired differences candidate − default in points; with `out`, write runs.csv there."
+    others = [c for c in candidates if c != 'default']
+    if 'default' in candidates and others and len(seeds) > 1:
+        diff = paired_differences(runs, [(c, 'default') for c in others], by='candidate')
+        diff[['mean', 'std']] *= 100; diff['per_seed'] = [[round(100 * v, 1) for v in s] for s in diff['per_seed']]
+        print("\npaired differences, candidate − default, in points (mean ± std over seeds):")
+        print(diff.round(1).to_string(index=False))
+    if out: Path(out).mkdir(parents=True, exist_ok=True); runs.to_csv(Path(out)/'runs.csv', index=False)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
@@ -139,13 +149,6 @@ def main():
     runs = pd.DataFrame(rows)
     print_summary(runs, 'candidate', f"mean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, "
                   f"{a.model}, {a.size} px):")
-    others = [c for c in a.candidates if c != 'default']
-    if 'default' in a.candidates and others and len(a.seeds) > 1:
-        diff = paired_differences(runs, [(c, 'default') for c in others], by='candidate')
-        diff[['mean', 'std']] *= 100; diff['per_seed'] = [[round(100 * v, 1) for v in s] for s in diff['per_seed']]
-        print("\npaired differences, candidate − default, in points (mean ± std over seeds):")
-        print(diff.round(1).to_string(index=False))
-    if a.out:
-        Path(a.out).mkdir(parents=True, exist_ok=True); runs.to_csv(Path(a.out)/'runs.csv', index=False)
+    report_paired(runs, a.candidates, a.seeds, a.out)
 
 if __name__ == '__main__': main()

