@@ -85,9 +85,17 @@ def select_probe(feats, # training features [N, V, D] over the views `tta`
     X = torch.as_tensor(feats, dtype=torch.float32); y = np.asarray(targets)
     if X.ndim != 3: raise ValueError(f"feats must be [N, V, D] (extract_features(..., tta=...)), got {tuple(X.shape)}")
     if score not in ('macro_f1', 'accuracy'): raise ValueError(f"score must be 'macro_f1' or 'accuracy', got {score!r}")
+    if len(candidates) * len(Cs) * len(taus) == 1:                     # nothing to choose: no cross-validation
+        cand = candidates[0] if isinstance(candidates[0], str) else list(candidates[0]); _view_index(tta, cand)
+        row = dict(tta=cand, C=float(Cs[0]), tau=float(taus[0]))
+        return row | dict(score=score, cv_score=None, folds=0,
+                          table=pd.DataFrame([row | dict(score=np.nan, accuracy=np.nan, macro_f1=np.nan)]))
     k, counts = int(y.max() + 1), np.bincount(y)
     folds = min(folds, int(counts[counts > 0].min()))
-    if folds < 2: raise ValueError("every class needs at least 2 training images to cross-validate the probe")
+    if folds < 2:
+        raise ValueError("every class needs at least 2 training images to choose the probe's settings by "
+                         "cross-validation: add images to the smallest class, or fix the settings so that nothing is "
+                         "chosen (C, tau and the views: --probe-c, --logit-adjust and --tta on the command line)")
     fn, rows = (macro_f1 if score == 'macro_f1' else accuracy), []
     for cand in candidates:
         idx = _view_index(tta, cand); Xc = X[:, idx]
