@@ -37,7 +37,7 @@ from ftbook.core import get_device
 from ftbook.data import stratified_split
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
-                          logit_shift, view_probs)
+                          logit_shift, oof_logits, view_probs)
 from lp_ablation import VIEWS, features, print_summary
 from lp_candidates import report_paired
 
@@ -55,13 +55,6 @@ def probe(f, ytr, tr, va, views, cands, k, seed):
     r = fit_probe(f[tr], ytr, views, cands, PROBE_CS, PROBE_TAUS, n_classes=k, seed=seed)
     return view_probs(f[va][:, r['views']], r['weight'], r['bias']), r
 
-def oof_logits(x, y, C, k, seed):
-    "Out-of-fold logits [N, V, K] of the logistic probe at C."
-    out = torch.zeros(len(y), x.shape[1], k)
-    for a, b in _folds(y, seed):
-        W, bb = fit_logistic(x[a], y[a], C, n_classes=k); out[b] = x[b] @ W.T + bb
-    return out
-
 def knn_shares(xtr, ytr, xq, n, k):
     "Class shares [N, V, K] among the n nearest training images of every query view (cosine, standardised)."
     rows = xtr.reshape(-1, xtr.shape[-1]); mu, sd = rows.mean(0), rows.std(0).clamp_min(1e-6)
@@ -69,22 +62,23 @@ def knn_shares(xtr, ytr, xq, n, k):
     idx = (F.normalize((xq - mu) / sd, dim=-1) @ mem.T).topk(n, -1).indices
     return _onehot(torch.as_tensor(ytr)[idx], k).mean(-2)
 
-def blend(logits, shares, prior, tau, alpha):
-    "(1 − α)·softmax(logits − τ·log prior) + α·shares/prior^τ (renormalised), averaged over the views."
-    q = shares / prior ** tau; q = q / q.sum(-1, keepdim=True).clamp_min(1e-12)
-    return ((1 - alpha) * (logits - tau * prior.log()).softmax(-1) + alpha * q).mean(1)
+def blend(logits, shares, shift, alpha):
+    "(1 − α)·softmax(logits − shift) + α·shares·exp(−shift) (renormalised), averaged over the views."
+    q = shares * (-shift).exp(); q = q / q.sum(-1, keepdim=True).clamp_min(1e-12)
+    return ((1 - alpha) * (logits - shift).softmax(-1) + alpha * q).mean(1)
 
 def knn_blend(x, y, tr, va, r, k, seed):
     "The kNN blend on top of the default probe `r`: (k, α) chosen on out-of-fold predictions."
     ytr = y[tr]; xtr = x[tr][:, r['views']]; xva = x[va][:, r['views']]
-    prior = torch.as_tensor(np.bincount(ytr, minlength=k) / len(ytr)).float()
-    oof, sh = oof_logits(xtr, ytr, r['C'], k, seed), {n: torch.zeros(len(ytr), xtr.shape[1], k) for n in KNN_K}
+    shift = logit_shift(ytr, k, r['tau'])                                    # τ·log prior, as the probe subtracts
+    oof = oof_logits(xtr, ytr, r['C'], k, PROBE_FOLDS, seed)
+    sh = {n: torch.zeros(len(ytr), xtr.shape[1], k) for n in KNN_K}
     for a, b in _folds(ytr, seed):
         for n in KNN_K: sh[n][b] = knn_shares(xtr[a], ytr[a], xtr[b], n, k)
     n, alpha = max(((n, al) for n in KNN_K for al in KNN_ALPHA),
-                   key=lambda c: (macro_f1(blend(oof, sh[c[0]], prior, r['tau'], c[1]), ytr), -c[1]))
+                   key=lambda c: (macro_f1(blend(oof, sh[c[0]], shift, c[1]), ytr), -c[1]))
     W, b = fit_logistic(xtr, ytr, r['C'], n_classes=k)
-    return blend(xva @ W.T + b, knn_shares(xtr, ytr, xva, n, k), prior, r['tau'], alpha), dict(k=n, alpha=alpha), oof
+    return blend(xva @ W.T + b, knn_shares(xtr, ytr, xva, n, k), shift, alpha), dict(k=n, alpha=alpha), oof
 
 def rbf_svm(x, y, tr, va, k, seed):
     "SVC (RBF) on standardised view-mean features, C and class weight by CV: one-hot predictions and choices."
@@ -137,7 +131,7 @@ def main():
             elif name == 'kNN blend': pr, info, oof = knn_blend(f, yn, tr, va, r0, k, seed)
             elif name == 'RBF SVM': pr, info = rbf_svm(f, yn, tr, va, k, seed)
             elif name == 'grade thresholds':
-                if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, seed)
+                if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, PROBE_FOLDS, seed)
                 oof_p = (oof - logit_shift(ytr, k, r0['tau'])).softmax(-1).mean(1)
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),

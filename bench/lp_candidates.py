@@ -35,7 +35,8 @@ from ftbook.core import get_device
 from ftbook.data import stratified_split
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS
-from ftbook.probe import PROBE_CS, PROBE_TAUS, fit_logistic, fit_probe, logit_shift, view_probs
+from ftbook.probe import (PROBE_CS, PROBE_TAUS, fit_logistic, fit_probe, logit_shift, oof_logits,
+                          view_probs)
 from ftbook.strategies import paired_differences
 from lp_ablation import features, print_summary, run as ablation_run
 
@@ -48,9 +49,7 @@ def _score(p, y): return dict(accuracy=accuracy(p, y), macro_f1=macro_f1(p, y))
 def tuned_offsets(ftr, ytr, fva, k, seed, views, C, tau, rounds=3, grid=np.linspace(-1.5, 1.5, 31)):
     "Per-class logit offsets maximising out-of-fold macro-F1, then the probe on all training images plus them."
     ftr, fva = ftr[:, views], fva[:, views]
-    oof = torch.zeros(len(ytr), len(views), k)
-    for a, b in _folds(ytr, seed):
-        W, bb = fit_logistic(ftr[a], ytr[a], C, n_classes=k); oof[b] = ftr[b] @ W.T + bb
+    oof = oof_logits(ftr, ytr, C, k, 3, seed)
     off, eye = -logit_shift(ytr, k, tau), torch.eye(k)
     f1 = lambda o: macro_f1((oof + o).softmax(-1).mean(1), ytr)
     for _ in range(rounds):

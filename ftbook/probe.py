@@ -19,7 +19,7 @@ from .data import gives_whole
 
 # %% auto #0
 __all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'fit_logistic', 'view_probs', 'logit_shift',
-           'select_probe', 'set_linear_head', 'fit_probe', 'linear_probe', 'probe_preds']
+           'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe', 'linear_probe', 'probe_preds']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
@@ -74,6 +74,16 @@ def _view_index(extracted, candidate) -> list[int]:
     if missing: raise ValueError(f"views {missing} of {candidate!r} were not extracted (extracted: {have})")
     return [have.index(v) for v in want]
 
+def oof_logits(feats, # features [N, V, D]
+               targets, # class index [N]
+               C:float, n_classes:int, folds:int=PROBE_FOLDS, seed:int=0) -> torch.Tensor:
+    "Out-of-fold logits [N, V, K] of `fit_logistic` at C: every image scored by the head fitted without its fold."
+    X = torch.as_tensor(feats, dtype=torch.float32); y = np.asarray(targets)
+    out = torch.zeros(len(y), X.shape[1], n_classes)
+    for tr, va in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        W, b = fit_logistic(X[tr], y[tr], C, n_classes=n_classes); out[va] = X[va] @ W.T + b
+    return out
+
 def select_probe(feats, # training features [N, V, D] over the views `tta`
                  targets, # class index [N]
                  tta='dihedral2', # the views `feats` holds (a name in `TTA_SETS` or a list of view names)
@@ -100,10 +110,7 @@ def select_probe(feats, # training features [N, V, D] over the views `tta`
     for cand in candidates:
         idx = _view_index(tta, cand); Xc = X[:, idx]
         for C in Cs:
-            oof = torch.zeros(len(y), len(idx), k)                             # out-of-fold logits per view
-            for tr, va in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
-                W, b = fit_logistic(Xc[tr], y[tr], C, n_classes=k)
-                oof[va] = Xc[va] @ W.T + b
+            oof = oof_logits(Xc, y, C, k, folds, seed)                        # out-of-fold logits per view
             for tau in taus:                                                   # the shift uses the fold's full prior
                 p = (oof - logit_shift(y, k, tau)).softmax(-1).mean(1)
                 rows.append(dict(tta=cand if isinstance(cand, str) else list(cand), C=C, tau=tau,
