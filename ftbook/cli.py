@@ -5,6 +5,7 @@
 # %% ../nbs/api/10_cli.ipynb #975ca799
 from __future__ import annotations
 import argparse, dataclasses, hashlib, inspect, json, os, shlex, shutil, sys, tempfile, time, traceback, types, typing
+import warnings
 from pathlib import Path
 from typing import Literal
 from fastcore.docments import docments
@@ -139,7 +140,7 @@ RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'
 OWN_ENTRIES = ('config.json', 'fit.json', 'metrics.json', 'history.csv', 'loss_curve.png', 'confusion_matrix.png',
                'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', 'wandb', RUN_FILE)
 # the arguments that do not change the results
-_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow', 'wandb', 'no_leakage')
+_NOT_COMPARED = ('out', 'resume', 'overwrite', 'quiet', 'workers', 'mlflow', 'wandb', 'no_leakage', 'onnx')
 _TRASH = '.ftbook-replaced-'
 
 def _entries(out:Path) -> list[str]:
@@ -284,6 +285,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
              mlflow:bool=False, # also log params, per-epoch metrics and artifacts to an MLflow store in out/mlruns
              wandb:bool=False, # also log config, per-epoch metrics and files to an offline W&B run in out/wandb
              no_leakage:bool=False, # skip the check for held-out images that duplicate training ones (metrics.json)
+             onnx:bool=False, # also write bundle/model.onnx (about 10 s), which ftbook-serve then runs with onnxruntime
              quiet:bool=False, # no progress bars
              **settings # training settings: fields of `StrategyConfig` (model, pretrained, epochs, lr, ...)
             ) -> dict:
@@ -351,12 +353,21 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
         if not no_leakage: res['leakage'] = _leakage(learn, dls)
         res['seconds'] = round(time.time()-t0, 1)
         _write_outputs(out, learn, res, dls.classes)
-        export_bundle(learn.model, out/'bundle', dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')},
-                      tta=learn.tta)
+        _write_bundle(learn, out/'bundle', dls, res, onnx)
     except BaseException as e:
         _end_run(out, created, bool(can_resume), e); raise
     _update_run(out, status='finished', finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     return res
+
+def _write_bundle(learn, path:Path, dls, res:dict, onnx:bool):
+    "The run's bundle; with `onnx`, model.onnx too, unless the export fails: then a warning and the bundle without it."
+    kw = dict(dls=dls, metrics={k: res[k] for k in ('accuracy', 'macro_f1')}, tta=learn.tta)
+    try: return export_bundle(learn.model, path, onnx=onnx, **kw)
+    except Exception as e:
+        if not onnx: raise
+        warnings.warn(f"the ONNX export failed ({type(e).__name__}: {_one_line(e)[:200]}): the bundle has no "
+                      "model.onnx, and ftbook-serve runs it with PyTorch")
+        return export_bundle(learn.model, path, **kw)
 
 # %% ../nbs/api/10_cli.ipynb #371e61c6
 def _leakage(learn, dls) -> dict:

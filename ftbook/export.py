@@ -24,12 +24,14 @@ from .features import add_layer_features, feature_layers
 from .lora import adapter_names, merge_lora
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ONNX_FILE', 'merged_copy', 'export_bundle',
-           'read_bundle_config', 'Predictor', 'load_bundle', 'onnx_parity', 'export_onnx', 'compare_latency']
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ONNX_FILE', 'BACKENDS', 'merged_copy',
+           'export_bundle', 'read_bundle_config', 'Predictor', 'load_bundle', 'onnx_parity', 'export_onnx',
+           'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
 BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 5   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
+BACKENDS = ('torch', 'onnx', 'auto')   # what runs a loaded bundle (`load_bundle`, `ftbook-serve --backend`)
 
 def _sha256(path:Path) -> str:
     h = hashlib.sha256()
@@ -217,18 +219,20 @@ class Predictor:
         with self.autocast(): return self.model(x).float().cpu()
 
     def view_logits(self, images, bs:int=32) -> torch.Tensor:
-        "Raw scores V×N×C of every test-time view (V = 1 without TTA) of one image or a list of images."
+        "Raw scores V×N×C of every test-time view (V = 1 without TTA); the views of an image go through in one pass."
         if not isinstance(images, (list, tuple)): images = [images]
         if not images: raise ValueError("no images given")
-        out = []
-        for i in range(0, len(images), bs):
-            raw = self._stored(images[i:i+bs])
+        if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
+        per, out = max(1, bs // len(tta_views(self.tta))), []      # images per pass: about `bs` rows, all their views
+        for i in range(0, len(images), per):
+            raw = self._stored(images[i:i+per])
             whole = None if self.whole_eval is None else self.whole_eval(raw)
-            out.append(torch.stack([self.logits(v) for v in view_batches(self.batch_eval(raw), self.tta, whole)]))
+            views = view_batches(self.batch_eval(raw), self.tta, whole)
+            out.append(self.logits(torch.cat(views)).view(len(views), len(raw), -1))
         return torch.cat(out, 1)
 
     def predict_logits(self, images, bs:int=32) -> torch.Tensor:
-        "Scores N×C (the mean over the test-time views) for one image or a list of images, `bs` at a time."
+        "Scores N×C (the mean over the test-time views) for one image or a list of images, about `bs` rows a pass."
         return self.view_logits(images, bs).mean(0)
 
     def predict_proba(self, images, bs:int=32) -> torch.Tensor:
@@ -253,13 +257,17 @@ class Predictor:
 # %% ../nbs/api/09_export.ipynb #e0fca7e3
 def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
                 device:str|None=None, # torch backend: None picks the best available
-                backend:str='torch', # 'torch', or 'onnx' to run model.onnx with onnxruntime
+                backend:str='torch', # 'torch'; 'onnx' to run model.onnx with onnxruntime; 'auto': onnx if the
+                                     # bundle has model.onnx and `device` is the CPU, else torch
                 max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
                 precision:str='auto' # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
                ) -> Predictor:
     "A ready `Predictor` from a bundle folder (with the bundle's temperature and test-time views)."
     path = Path(path); cfg = read_bundle_config(path)
-    if backend not in ('torch', 'onnx'): raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    if backend not in BACKENDS: raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == 'auto':
+        has_onnx = bool(cfg.get('onnx')) and (path/cfg['onnx']).is_file()
+        backend = 'onnx' if has_onnx and get_device(device).type == 'cpu' else 'torch'
     wf = path/cfg['weights']
     if backend == 'onnx':
         if not cfg.get('onnx') or not (path/cfg['onnx']).is_file():

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 import ftbook
 from .data import image_to_uint8
-from .export import BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, Predictor, load_bundle
+from .export import BACKENDS, BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, Predictor, load_bundle
 from .perf import PRECISIONS
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
     from fastapi import FastAPI, File, Query, Request, UploadFile
@@ -253,7 +253,7 @@ def resolve_bundle_dir(run_dir:str|Path # a bundle folder, or a run folder of `f
 def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` subfolder
           host:str='127.0.0.1', # interface to listen on (loopback: this machine only)
           port:int=8000, # TCP port (0: any free port)
-          backend:str='torch', # 'torch', or 'onnx' if the bundle has model.onnx
+          backend:str='auto', # 'auto' (onnxruntime if the bundle has model.onnx and runs on the CPU), 'torch', 'onnx'
           device:str|None=None, # torch backend: 'cpu', 'cuda', ... (None: the best available)
           max_upload_bytes:int=DEFAULT_MAX_UPLOAD_BYTES, max_pixels:int=DEFAULT_MAX_PIXELS, topk:int=3,
           precision:str='auto'): # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
@@ -285,7 +285,9 @@ def serve_parser() -> argparse.ArgumentParser:
                    help='a bundle folder, or a run folder of ftbook-finetune with bundle/ in it')
     p.add_argument('--host', default='127.0.0.1', help='interface to listen on (127.0.0.1: this machine only)')
     p.add_argument('--port', type=int, default=8000, help='TCP port (0: any free port)')
-    p.add_argument('--backend', default='torch', choices=('torch', 'onnx'))
+    p.add_argument('--backend', default='auto', choices=BACKENDS,
+                   help="what runs the model: 'auto' is onnxruntime when the bundle has model.onnx (ftbook-finetune "
+                        "--onnx) and the device is the CPU, else torch")
     p.add_argument('--device', default=None, help='torch backend: cpu, cuda, mps (default: best available)')
     p.add_argument('--max-upload-mb', type=float, default=DEFAULT_MAX_UPLOAD_BYTES / 2**20,
                    help='largest accepted upload')
