@@ -293,10 +293,13 @@ class TfmLoader:
                  tfm:Callable, # batch transform, e.g. `BatchAugment` or `BatchEval`
                  device:str|torch.device|None=None): # where the transform runs (None: where the batch is)
         self.dl, self.tfm, self.device = dl, tfm, device
-    def __iter__(self):
+    def raw(self):
+        "The batches (x, y) before the transform: uint8 images, on the loader's device."
         for xb, yb in self.dl:
             if self.device is not None: xb = xb.to(self.device, non_blocking=True)
-            yield self.tfm(xb), yb
+            yield xb, yb
+    def __iter__(self):
+        for xb, yb in self.raw(): yield self.tfm(xb), yb
     def __len__(self): return len(self.dl)
     def __getattr__(self, k):                   # dataset, batch_size, sampler, generator, drop_last of the loader
         if k in ('dl', 'tfm', 'device') or k.startswith('__'): raise AttributeError(k)
@@ -413,9 +416,7 @@ def iter_views(dl, # a loader of (x, y) batches from the evaluation transform
                          "transform, such as `dls.valid` or `dls.eval_loader()` of `make_dataloaders` without "
                          f"per-image transforms; this one is a {type(dl).__name__}")
     whole = dl.tfm.whole()
-    for xb, yb in dl.dl:
-        if dl.device is not None: xb = xb.to(dl.device, non_blocking=True)
-        yield view_batches(dl.tfm(xb), tta, whole(xb)), yb
+    for xb, yb in dl.raw(): yield view_batches(dl.tfm(xb), tta, whole(xb)), yb
 
 # %% ../nbs/api/01_data.ipynb #d789f5b3
 def show_batch(dls:DataLoaders, # from `make_dataloaders`
