@@ -143,7 +143,7 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
     _load_weights(_rebuild(cfg), path/WEIGHTS_FILE)                          # refuse to write a bundle that cannot load
     if onnx:
         export_onnx(m, path/ONNX_FILE, size=int(size), **(onnx if isinstance(onnx, dict) else {}))
-        cfg['onnx'] = ONNX_FILE
+        cfg.update(onnx=ONNX_FILE, onnx_sha256=_sha256(path/ONNX_FILE))
     atomic_write_text(json.dumps(cfg, indent=2), path/CONFIG_FILE)
     return path
 
@@ -273,7 +273,14 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
         if not cfg.get('onnx') or not (path/cfg['onnx']).is_file():
             raise FileNotFoundError(f"{path} has no ONNX model: export the bundle with onnx=True, or use "
                                     "backend='torch'")
-        model = onnx_session(path/cfg['onnx'])
+        of, fix = path/cfg['onnx'], "re-export the bundle with onnx=True, or use backend='torch' (--backend torch)"
+        if cfg.get('onnx_sha256') and _sha256(of) != cfg['onnx_sha256']:
+            raise ValueError(f"{of} does not match the checksum in {CONFIG_FILE}: the file was changed or damaged; "
+                             + fix)
+        try: model = onnx_session(of)
+        except ImportError: raise
+        except Exception as e:                            # onnxruntime's own errors (e.g. InvalidProtobuf) say little
+            raise ValueError(f"onnxruntime cannot load {of} ({type(e).__name__}: {str(e)[:200]}); {fix}") from None
     else:
         if not wf.is_file():
             raise FileNotFoundError(f"{path} lacks its weights file {cfg['weights']}: re-export the bundle")
