@@ -39,6 +39,11 @@ def _sha256(path:Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+def _check_sha256(path:Path, expected:str|None, fix:str):
+    "Refuse a bundle file whose checksum differs from the one its config recorded (none recorded: older bundles)."
+    if expected and _sha256(path) != expected:
+        raise ValueError(f"{path} does not match the checksum in {CONFIG_FILE}: the file was changed or damaged; {fix}")
+
 # %% ../nbs/api/09_export.ipynb #63a4e375
 def merged_copy(model:nn.Module # a timm model, possibly with ftbook LoRA adapters or wrapped in a peft `PeftModel`
                ) -> nn.Module:
@@ -265,18 +270,15 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
     "A ready `Predictor` from a bundle folder (with the bundle's temperature and test-time views)."
     path = Path(path); cfg = read_bundle_config(path)
     if backend not in BACKENDS: raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == 'auto':
-        has_onnx = bool(cfg.get('onnx')) and (path/cfg['onnx']).is_file()
-        backend = 'onnx' if has_onnx and get_device(device).type == 'cpu' else 'torch'
+    of = path/cfg['onnx'] if cfg.get('onnx') and (path/cfg['onnx']).is_file() else None
+    if backend == 'auto': backend = 'onnx' if of and get_device(device).type == 'cpu' else 'torch'
     wf = path/cfg['weights']
     if backend == 'onnx':
-        if not cfg.get('onnx') or not (path/cfg['onnx']).is_file():
+        if of is None:
             raise FileNotFoundError(f"{path} has no ONNX model: export the bundle with onnx=True, or use "
                                     "backend='torch'")
-        of, fix = path/cfg['onnx'], "re-export the bundle with onnx=True, or use backend='torch' (--backend torch)"
-        if cfg.get('onnx_sha256') and _sha256(of) != cfg['onnx_sha256']:
-            raise ValueError(f"{of} does not match the checksum in {CONFIG_FILE}: the file was changed or damaged; "
-                             + fix)
+        fix = "re-export the bundle with onnx=True, or use backend='torch' (--backend torch)"
+        _check_sha256(of, cfg.get('onnx_sha256'), fix)
         try: model = onnx_session(of)
         except ImportError: raise
         except Exception as e:                            # onnxruntime's own errors (e.g. InvalidProtobuf) say little
@@ -284,9 +286,7 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
     else:
         if not wf.is_file():
             raise FileNotFoundError(f"{path} lacks its weights file {cfg['weights']}: re-export the bundle")
-        if cfg.get('weights_sha256') and _sha256(wf) != cfg['weights_sha256']:
-            raise ValueError(f"{wf} does not match the checksum in {CONFIG_FILE}: the file was changed or damaged; "
-                             "re-export the bundle")
+        _check_sha256(wf, cfg.get('weights_sha256'), "re-export the bundle")
         model = _load_weights(_rebuild(cfg), wf).eval()
     pp = cfg['preprocess']
     return Predictor(model, cfg['classes'], pp['size'], pp['mean'], pp['std'], pp.get('crop_pct', 0.875),
