@@ -125,6 +125,28 @@ def check_readme():
     run([sys.executable, str(ROOT/'tools'/'readme.py')])
     return False, 'README.md was out of date with nbs/index.ipynb (now rewritten by tools/readme.py, commit it)'
 
+BENCH_SCRIPT = r"""
+import contextlib, importlib, io, pathlib, sys
+bad = []
+for p in sorted(pathlib.Path('.').glob('*.py')):
+    try:
+        m, sys.argv = importlib.import_module(p.stem), [p.name, '--help']
+        with contextlib.redirect_stdout(io.StringIO()): m.main()
+        bad.append(f"{p.name}: main() ran past --help")
+    except SystemExit as e:
+        if e.code not in (0, None): bad.append(f"{p.name}: --help exited with {e.code}")
+    except Exception as e: bad.append(f"{p.name}: {type(e).__name__}: {e}")
+print('\n'.join(bad))
+"""
+
+def check_bench():
+    "Every benchmark script imports what it uses from ftbook and parses its arguments (`--help`); none is run."
+    r = subprocess.run([sys.executable, '-c', BENCH_SCRIPT], cwd=ROOT/'bench', capture_output=True, text=True,
+                       timeout=300)
+    bad = r.stdout.strip() or (r.stderr[-2000:] if r.returncode else '')
+    return (not bad), ("benchmark scripts that no longer run against the library (fix them with the API change):\n"
+                       "      " + bad.replace('\n', '\n      ')) if bad else ''
+
 PLAIN_SCRIPT = r"""
 import importlib, json, os, pkgutil, subprocess, sys, tempfile, traceback
 from pathlib import Path
@@ -260,7 +282,8 @@ def main():
         ('no notebook over 1 MB', check_sizes), ('no library notebook (nbs/api/) over 300 KB', check_api_sizes),
         (f'no line over {MAX_LINE} characters in ftbook/*.py', check_line_length),
         ('module-level imports are runtime requirements', check_runtime_imports),
-        ('README.md matches nbs/index.ipynb', check_readme)]
+        ('README.md matches nbs/index.ipynb', check_readme),
+        ('benchmark scripts (bench/) import and parse their arguments', check_bench)]
     if a.plain_env: checks.append(('plain install (no extras) imports every module', check_plain_env))
     for name, fn in checks:
         t = time.time()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up (if needed), then run the hygiene checks (clean, export-in-sync, sizes, line length, runtime imports), every
-# notebook as a test (nbdev_test), and print "N passed, M failed". Extra arguments go to tools/run_tests.py
-# (e.g. --flags slow, --plain-env).
+# Set up (if needed), then run the hygiene checks (clean, export-in-sync, sizes, line length, runtime imports,
+# README, bench scripts), every notebook as a test (nbdev_test), and print "N passed, M failed". Extra arguments go
+# to tools/run_tests.py (e.g. --flags slow, --plain-env).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
