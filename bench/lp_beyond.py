@@ -19,7 +19,10 @@ on the held-out images. Candidates:
   class_weight ∈ (None, 'balanced') by 2-fold CV;
 - grade thresholds: the labels are ordered grades (defect probability 0, 1/3, 2/3, 1), so the expected grade
   Σ p_k·k of the default's probabilities is cut at three thresholds chosen on out-of-fold predictions (coordinate
-  ascent on macro-F1) instead of taking the most probable class.
+  ascent on macro-F1) instead of taking the most probable class;
+- paired crops: one training row per symmetry holding the centre crop's and the whole cell's features side by side
+  ([N, 8, 2D] instead of the default's [N, 16, D]), so the head weighs the two scales separately and sees them
+  together; its views (none, hflip or all 8 symmetries, each with both crops), C and τ by the same CV.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -33,6 +36,7 @@ import torch
 from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
+from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
 from ftbook.data import stratified_split
 from ftbook.metrics import accuracy, macro_f1
@@ -41,7 +45,7 @@ from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TT
 from lp_ablation import VIEWS, features, print_summary
 from lp_candidates import report_paired
 
-CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds')
+CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 
@@ -102,6 +106,12 @@ def grade_thresholds(oof_p, ytr, p_va, k, rounds=3):
             t[j] = max(ok, key=lambda v: macro_f1(cut(g, t[:j] + [v] + t[j + 1:]), ytr))
     return cut(grade(p_va), t), dict(thresholds=[round(float(v), 3) for v in t])
 
+def paired_crops(f:torch.Tensor) -> torch.Tensor:
+    "The default's 16 views [N, 16, D] (8 symmetries of the centre crop, then the same of the whole) as [N, 8, 2D]."
+    assert tuple(TTA_SETS[VIEWS]) == DIHEDRAL_VIEWS + WHOLE_VIEWS, f"{VIEWS} is not the symmetries, then the whole's"
+    v = len(DIHEDRAL_VIEWS)
+    return torch.cat([f[:, :v], f[:, v:]], -1)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
@@ -134,6 +144,9 @@ def main():
                 if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, PROBE_FOLDS, seed)
                 oof_p = (oof - logit_shift(ytr, k, r0['tau'])).softmax(-1).mean(1)
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
+            elif name == 'paired crops':
+                p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
+                pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
                      chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
                      seconds=secs0 if name == 'default' else time.perf_counter() - t1)
