@@ -22,7 +22,10 @@ on the held-out images. Candidates:
   ascent on macro-F1) instead of taking the most probable class;
 - paired crops: one training row per symmetry holding the centre crop's and the whole cell's features side by side
   ([N, 8, 2D] instead of the default's [N, 16, D]), so the head weighs the two scales separately and sees them
-  together; its views (none, hflip or all 8 symmetries, each with both crops), C and τ by the same CV.
+  together; its views (none, hflip or all 8 symmetries, each with both crops), C and τ by the same CV;
+- pooled statistics: the default reads the last stage (`blocks.6`, 320 channels at 7×7) by its spatial mean only;
+  a crack or a dark spot fills few of its 49 positions, so its standard deviation and maximum over the positions are
+  appended as well (+640 columns, from a second pass in PyTorch, bf16 where native); views, C and τ by the same CV.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -38,14 +41,17 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
-from ftbook.data import stratified_split
+from ftbook.data import iter_views, load_elpv, make_dataloaders, stratified_split
 from ftbook.metrics import accuracy, macro_f1
+from ftbook.models import create_model, freeze, model_norm
+from ftbook.perf import autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
                           logit_shift, oof_logits, view_probs)
 from lp_ablation import VIEWS, features, print_summary
 from lp_candidates import report_paired
 
-CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops')
+CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
+              'pooled statistics')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 
@@ -112,6 +118,25 @@ def paired_crops(f:torch.Tensor) -> torch.Tensor:
     v = len(DIHEDRAL_VIEWS)
     return torch.cat([f[:, :v], f[:, v:]], -1)
 
+@torch.no_grad()
+def layer_stats(device, layer='blocks.6', size=224, bs=64, crop_pct=0.875):
+    "Std and max over the positions of `layer`'s output [N, 16, 2C] in the default's views and order, and the seconds."
+    ds = load_elpv()
+    m = freeze(create_model('efficientnet_lite0', num_classes=len(ds.classes), pretrained=True)).eval()
+    m.to(device, memory_format=torch.channels_last)
+    mean, std = model_norm(m)
+    dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
+    taken, ac, out, ys = {}, autocast_for(device), [], []
+    m.get_submodule(layer).register_forward_hook(lambda mod, args, o: taken.__setitem__('o', o.float().flatten(2)))
+    t0 = time.perf_counter()
+    for xs, yb in iter_views(dls.eval_loader(ds, bs=bs), VIEWS):
+        views = []
+        for x in xs:
+            with ac(): m.forward_features(x.to(device).contiguous(memory_format=torch.channels_last))
+            z = taken.pop('o'); views.append(torch.cat([z.std(2, correction=0), z.amax(2)], 1).cpu())
+        out.append(torch.stack(views, 1)); ys.append(torch.as_tensor(yb))
+    return torch.cat(out), torch.cat(ys).long(), time.perf_counter() - t0
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
@@ -127,6 +152,10 @@ def main():
     if 'second backbone' in a.candidates:
         f1, y1, _, secs1 = features('efficientnet_lite1', 240, dev, tta='dihedral'); assert torch.equal(y, y1)
         print(f"second backbone: efficientnet_lite1 features, 8 views, in {secs1:.0f}s", flush=True)
+    if 'pooled statistics' in a.candidates:
+        fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); fs = torch.cat([f, fs], -1)
+        print(f"pooled statistics: std and max of blocks.6, {fs.shape[-1] - f.shape[-1]} more columns, in {secs2:.0f}s",
+              flush=True)
     k, yn = int(y.max()) + 1, y.numpy()
     for seed in a.seeds:
         tr, va = stratified_split(yn, a.valid_pct, seed); ytr = yn[tr]
@@ -146,6 +175,9 @@ def main():
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
+                pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
+            elif name == 'pooled statistics':
+                p1, r1 = probe(fs, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
                 pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
                      chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
