@@ -43,16 +43,21 @@ VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
             'plain probe': dict(tta=('none',), taus=(0.,), layers=False)}
 
-def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS):
-    "Features [N, V, D + layers] in the views `tta` and targets of every elpv image at `size`, D, and the seconds."
+def elpv_pass(model_name, size, bs=64, crop_pct=0.875):
+    "A frozen pretrained `model_name` and a loader of every elpv image in dataset order (evaluation transform)."
     ds = load_elpv()
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
-    d = m.num_features
-    add_layer_features(m, default_feature_layers(m))
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
+    return m, dls.eval_loader(ds, bs=bs)
+
+def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS):
+    "Features [N, V, D + layers] in the views `tta` and targets of every elpv image at `size`, D, and the seconds."
+    m, dl = elpv_pass(model_name, size, bs, crop_pct)
+    d = m.num_features
+    add_layer_features(m, default_feature_layers(m))
     t0 = time.perf_counter()
-    f, y = extract_features(m, dls.eval_loader(ds, bs=bs), device, tta=tta)
+    f, y = extract_features(m, dl, device, tta=tta)
     return f, y, d, time.perf_counter() - t0
 
 def run(f, y, d, seed, valid_pct, variant, classes, views=VIEWS):

@@ -41,13 +41,12 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
-from ftbook.data import iter_views, load_elpv, make_dataloaders, stratified_split
+from ftbook.data import iter_views, stratified_split
 from ftbook.metrics import accuracy, macro_f1
-from ftbook.models import create_model, freeze, model_norm
 from ftbook.perf import autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
                           logit_shift, oof_logits, view_probs)
-from lp_ablation import VIEWS, features, print_summary
+from lp_ablation import VIEWS, elpv_pass, features, print_summary
 from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
@@ -121,15 +120,12 @@ def paired_crops(f:torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def layer_stats(device, layer='blocks.6', size=224, bs=64, crop_pct=0.875):
     "Std and max over the positions of `layer`'s output [N, 16, 2C] in the default's views and order, and the seconds."
-    ds = load_elpv()
-    m = freeze(create_model('efficientnet_lite0', num_classes=len(ds.classes), pretrained=True)).eval()
-    m.to(device, memory_format=torch.channels_last)
-    mean, std = model_norm(m)
-    dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
+    m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
+    m.eval().to(device, memory_format=torch.channels_last)
     taken, ac, out, ys = {}, autocast_for(device), [], []
     m.get_submodule(layer).register_forward_hook(lambda mod, args, o: taken.__setitem__('o', o.float().flatten(2)))
     t0 = time.perf_counter()
-    for xs, yb in iter_views(dls.eval_loader(ds, bs=bs), VIEWS):
+    for xs, yb in iter_views(dl, VIEWS):
         views = []
         for x in xs:
             with ac(): m.forward_features(x.to(device).contiguous(memory_format=torch.channels_last))
@@ -154,8 +150,8 @@ def main():
         print(f"second backbone: efficientnet_lite1 features, 8 views, in {secs1:.0f}s", flush=True)
     if 'pooled statistics' in a.candidates:
         fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); fs = torch.cat([f, fs], -1)
-        print(f"pooled statistics: std and max of blocks.6, {fs.shape[-1] - f.shape[-1]} more columns, in {secs2:.0f}s",
-              flush=True)
+        print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1] - f.shape[-1]} columns, "
+              f"in {secs2:.0f}s", flush=True)
     k, yn = int(y.max()) + 1, y.numpy()
     for seed in a.seeds:
         tr, va = stratified_split(yn, a.valid_pct, seed); ytr = yn[tr]
