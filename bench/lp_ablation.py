@@ -2,9 +2,10 @@
 """Ablation of the default `lp` recipe on elpv: which ingredient buys what (a benchmark, not a test).
 
 The features of every elpv image in the 16 views of 'dihedral2' (the 8 symmetries of the centre crop and of the
-whole cell) are extracted once per image size (the frozen backbone does not depend on the split), then for every seed the split of `ftbook-finetune --seed S` (stratified, `--valid-pct`) is
-made and each variant chooses its settings by cross-validation on that seed's training images only, exactly as
-`ftbook.probe.linear_probe` does, and is scored once on the held-out images:
+whole cell) are extracted once per image size (the frozen backbone does not depend on the split), then for every
+seed the split of `ftbook-finetune --seed S` (stratified, `--valid-pct`) is made and each variant chooses its
+settings by cross-validation on that seed's training images only, exactly as `ftbook.probe.linear_probe` does, and
+is scored once on the held-out images:
 
 - default: the pooled outputs of the last two stages next to the pre-logits (`default_feature_layers`), views from
   PROBE_TTA ('none', 'hflip2', 'dihedral2'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 from ftbook.core import get_device
-from ftbook.data import load_elpv, make_dataloaders, stratified_split
+from ftbook.data import ImageDataset, load_elpv, make_dataloaders, stratified_split
 from ftbook.features import extract_features, add_layer_features, default_feature_layers
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.models import create_model, model_norm, freeze
@@ -43,17 +44,19 @@ VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
             'plain probe': dict(tta=('none',), taus=(0.,), layers=False)}
 
-def elpv_pass(model_name, size, bs=64, crop_pct=0.875):
+def elpv_pass(model_name, size, bs=64, crop_pct=0.875, pre=None):
     "A frozen pretrained `model_name` and a loader of every elpv image in dataset order (evaluation transform)."
     ds = load_elpv()
+    if pre is not None:                                              # a uint8 H×W -> H×W map applied to every image
+        ds = ImageDataset(np.stack([pre(im) for im in ds._images]), ds.targets, ds.classes, names=ds.names)
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
     return m, dls.eval_loader(ds, bs=bs)
 
-def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS):
+def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS, pre=None):
     "Features [N, V, D + layers] in the views `tta` and targets of every elpv image at `size`, D, and the seconds."
-    m, dl = elpv_pass(model_name, size, bs, crop_pct)
+    m, dl = elpv_pass(model_name, size, bs, crop_pct, pre)
     d = m.num_features
     add_layer_features(m, default_feature_layers(m))
     t0 = time.perf_counter()

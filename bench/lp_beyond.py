@@ -25,7 +25,11 @@ on the held-out images. Candidates:
   together; its views (none, hflip or all 8 symmetries, each with both crops), C and τ by the same CV;
 - pooled statistics: the default reads the last stage (`blocks.6`, 320 channels at 7×7) by its spatial mean only;
   a crack or a dark spot fills few of its 49 positions, so its standard deviation and maximum over the positions are
-  appended as well (+640 columns, from a second pass in PyTorch, bf16 where native); views, C and τ by the same CV.
+  appended as well (+640 columns, from a second pass in PyTorch, bf16 where native); views, C and τ by the same CV;
+- contrast stretch / CLAHE: the cells' brightness varies from module to module (median grey 70 to 131 of 255 in the
+  first 200 images), so every image is normalised before the backbone: a linear stretch of its 1st-99th percentile
+  to 0-255, or scikit-image's adaptive histogram equalisation (`equalize_adapthist`, clip limit 0.01); a second
+  feature pass each, then the default's probe (views, C and τ by the same CV).
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -39,6 +43,7 @@ import torch
 from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
+from skimage import exposure
 from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
 from ftbook.data import iter_views, stratified_split
@@ -50,7 +55,7 @@ from lp_ablation import VIEWS, elpv_pass, features, print_summary
 from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
-              'pooled statistics')
+              'pooled statistics', 'contrast stretch', 'CLAHE')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 
@@ -117,6 +122,17 @@ def paired_crops(f:torch.Tensor) -> torch.Tensor:
     v = len(DIHEDRAL_VIEWS)
     return torch.cat([f[:, :v], f[:, v:]], -1)
 
+def stretch(im:np.ndarray, lo=1, hi=99) -> np.ndarray:
+    "A uint8 image with its `lo`-th to `hi`-th percentile stretched linearly to 0-255."
+    a, b = np.percentile(im, [lo, hi])
+    return np.clip((im.astype(np.float32) - a) / max(b - a, 1) * 255, 0, 255).round().astype(np.uint8)
+
+def clahe(im:np.ndarray, clip_limit=0.01) -> np.ndarray:
+    "A uint8 image after contrast-limited adaptive histogram equalisation."
+    return (exposure.equalize_adapthist(im, clip_limit=clip_limit) * 255).round().astype(np.uint8)
+
+PREPROCESS = {'contrast stretch': stretch, 'CLAHE': clahe}
+
 @torch.no_grad()
 def layer_stats(device, layer='blocks.6', size=224, bs=64, crop_pct=0.875):
     "Std and max over the positions of `layer`'s output [N, 16, 2C] in the default's views and order, and the seconds."
@@ -152,6 +168,10 @@ def main():
         fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); fs = torch.cat([f, fs], -1)
         print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1] - f.shape[-1]} columns, "
               f"in {secs2:.0f}s", flush=True)
+    pre = {}
+    for name in [c for c in a.candidates if c in PREPROCESS]:
+        pre[name], yp, _, secs3 = features('efficientnet_lite0', 224, dev, pre=PREPROCESS[name])
+        assert torch.equal(y, yp); print(f"{name}: features of the normalised images in {secs3:.0f}s", flush=True)
     k, yn = int(y.max()) + 1, y.numpy()
     for seed in a.seeds:
         tr, va = stratified_split(yn, a.valid_pct, seed); ytr = yn[tr]
@@ -172,8 +192,8 @@ def main():
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
-            elif name == 'pooled statistics':
-                p1, r1 = probe(fs, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+            elif name in ('pooled statistics', *PREPROCESS):
+                p1, r1 = probe(fs if name == 'pooled statistics' else pre[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
                 pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
                      chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
