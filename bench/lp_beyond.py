@@ -164,13 +164,12 @@ def main():
     if 'second backbone' in a.candidates:
         f1, y1, _, secs1 = features('efficientnet_lite1', 240, dev, tta='dihedral'); assert torch.equal(y, y1)
         print(f"second backbone: efficientnet_lite1 features, 8 views, in {secs1:.0f}s", flush=True)
+    other = {}                                           # candidates that are the default's probe on other features
     if 'pooled statistics' in a.candidates:
-        fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); fs = torch.cat([f, fs], -1)
-        print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1] - f.shape[-1]} columns, "
-              f"in {secs2:.0f}s", flush=True)
-    pre = {}
+        fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); other['pooled statistics'] = torch.cat([f, fs], -1)
+        print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1]} columns, in {secs2:.0f}s", flush=True)
     for name in [c for c in a.candidates if c in PREPROCESS]:
-        pre[name], yp, _, secs3 = features('efficientnet_lite0', 224, dev, pre=PREPROCESS[name])
+        other[name], yp, _, secs3 = features('efficientnet_lite0', 224, dev, pre=PREPROCESS[name])
         assert torch.equal(y, yp); print(f"{name}: features of the normalised images in {secs3:.0f}s", flush=True)
     k, yn = int(y.max()) + 1, y.numpy()
     for seed in a.seeds:
@@ -192,8 +191,8 @@ def main():
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
-            elif name in ('pooled statistics', *PREPROCESS):
-                p1, r1 = probe(fs if name == 'pooled statistics' else pre[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+            elif name in other:
+                p1, r1 = probe(other[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
                 pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
                      chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
