@@ -47,8 +47,9 @@ VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
 def elpv_pass(model_name, size, bs=64, crop_pct=0.875, pre=None):
     "A frozen pretrained `model_name` and a loader of every elpv image in dataset order (evaluation transform)."
     ds = load_elpv()
-    if pre is not None:                                              # a uint8 H×W -> H×W map applied to every image
-        ds = ImageDataset(np.stack([pre(im) for im in ds._images]), ds.targets, ds.classes, names=ds.names)
+    if pre is not None:                          # a uint8 H×W -> H×W map applied to every (grey) image's first channel
+        ims = [pre(ds.get_image(i)[0].numpy()) for i in range(len(ds))]
+        ds = ImageDataset(np.stack(ims), ds.targets, ds.classes, names=ds.names)
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
