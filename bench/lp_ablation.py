@@ -11,6 +11,8 @@ is scored once on the held-out images:
   PROBE_TTA ('none', 'hflip2', 'dihedral2'), C from PROBE_CS, τ from PROBE_TAUS (macro-F1 CV);
 - centre crop only: views from PROBE_TTA_CENTRE ('none', 'hflip', 'dihedral'; the default before the whole-cell
   views); the rest by CV;
+- whole cell only: views from the whole cell's symmetries alone ('whole'; 'whole', 'whole_hflip'; the 8 of
+  WHOLE_VIEWS), half the feature passes of the default's 16; the rest by CV;
 - no layer features: the pre-logits alone (the default until layer features were measured); the rest by CV;
 - no TTA: the image alone (training rows and prediction); layers, and C and τ by CV;
 - no logit adjustment: τ = 0; layers, views and C by CV;
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 from ftbook.core import get_device
+from ftbook.augment import WHOLE_VIEWS
 from ftbook.data import ImageDataset, load_elpv, make_dataloaders, stratified_split
 from ftbook.features import extract_features, add_layer_features, default_feature_layers
 from ftbook.metrics import accuracy, macro_f1
@@ -39,6 +42,8 @@ from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_
 VIEWS = 'dihedral2'                                                   # what is extracted: every variant's views
 VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
             'centre crop only': dict(tta=PROBE_TTA_CENTRE, taus=PROBE_TAUS, layers=True),
+            'whole cell only': dict(tta=(['whole'], ['whole', 'whole_hflip'], list(WHOLE_VIEWS)), taus=PROBE_TAUS,
+                                    layers=True),
             'no layer features': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=False),
             'no TTA': dict(tta=('none',), taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
