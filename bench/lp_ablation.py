@@ -54,7 +54,7 @@ def elpv_pass(model_name, size, bs=64, crop_pct=0.875, pre=None):
     ds = load_elpv()
     if pre is not None:                          # a uint8 H×W -> H×W map applied to every (grey) image's first channel
         ims = [pre(ds.get_image(i)[0].numpy()) for i in range(len(ds))]
-        ds = ImageDataset(np.stack(ims), ds.targets, ds.classes, names=ds.names)
+        ds = ImageDataset(np.stack(ims), ds.targets, ds.classes, names=ds.names, proba=ds.proba, types=ds.types)
     m = freeze(create_model(model_name, num_classes=len(ds.classes), pretrained=True))
     mean, std = model_norm(m)
     dls = make_dataloaders(ds, valid_pct=0.2, size=size, bs=32, mean=mean, std=std, seed=0, crop_pct=crop_pct)
