@@ -62,6 +62,7 @@ SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 def _score(p, y): return dict(accuracy=accuracy(p, y), macro_f1=macro_f1(p, y))
+def _chose(r, prefix=''): return {f'{prefix}{k}': r[k] for k in ('tta', 'C', 'tau')}
 def _onehot(c, k): return F.one_hot(torch.as_tensor(c), k).float()
 
 def probe(f, ytr, tr, va, views, cands, k, seed):
@@ -178,10 +179,10 @@ def main():
         secs0, oof = time.perf_counter() - t0, None
         for name in a.candidates:
             t1 = time.perf_counter()
-            if name == 'default': pr, info = p0, {}
+            if name == 'default': pr, info = p0, _chose(r0)
             elif name == 'second backbone':
                 p1, r1 = probe(f1, ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
-                pr, info = (p0 + p1) / 2, dict(lite1=f"tta={r1['tta']} C={r1['C']} tau={r1['tau']}")
+                pr, info = (p0 + p1) / 2, _chose(r1, 'lite1_')
             elif name == 'kNN blend': pr, info, oof = knn_blend(f, yn, tr, va, r0, k, seed)
             elif name == 'RBF SVM': pr, info = rbf_svm(f, yn, tr, va, k, seed)
             elif name == 'grade thresholds':
@@ -190,12 +191,12 @@ def main():
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
-                pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
+                pr, info = p1, _chose(r1)
             elif name in other:
                 p1, r1 = probe(other[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
-                pr, info = p1, dict(tta=r1['tta'], C=r1['C'], tau=r1['tau'])
+                pr, info = p1, _chose(r1)
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
-                     chose=f"tta={r0['tta']} C={r0['C']} tau={r0['tau']}" if name == 'default' else str(info),
+                     chose=' '.join(f'{key}={v}' for key, v in info.items()),        # one format for every row
                      seconds=secs0 if name == 'default' else time.perf_counter() - t1)
             rows.append(r)
             print(f"{name:<18} seed {seed}: accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
