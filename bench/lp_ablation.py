@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 from ftbook.core import get_device
-from ftbook.augment import WHOLE_VIEWS
+from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.data import ImageDataset, load_elpv, make_dataloaders, stratified_split
 from ftbook.features import extract_features, add_layer_features, default_feature_layers
 from ftbook.metrics import accuracy, macro_f1
@@ -40,10 +40,11 @@ from ftbook.models import create_model, model_norm, freeze
 from ftbook.probe import PROBE_CS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_probe, view_probs
 
 VIEWS = 'dihedral2'                                                   # what is extracted: every variant's views
+# the centre-crop-only candidates (PROBE_TTA_CENTRE) with every view taken of the whole cell instead
+WHOLE_ONLY = tuple([WHOLE_VIEWS[DIHEDRAL_VIEWS.index(n)] for n in TTA_SETS[c]] for c in PROBE_TTA_CENTRE)
 VARIANTS = {'default': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=True),
             'centre crop only': dict(tta=PROBE_TTA_CENTRE, taus=PROBE_TAUS, layers=True),
-            'whole cell only': dict(tta=(['whole'], ['whole', 'whole_hflip'], list(WHOLE_VIEWS)), taus=PROBE_TAUS,
-                                    layers=True),
+            'whole cell only': dict(tta=WHOLE_ONLY, taus=PROBE_TAUS, layers=True),
             'no layer features': dict(tta=PROBE_TTA, taus=PROBE_TAUS, layers=False),
             'no TTA': dict(tta=('none',), taus=PROBE_TAUS, layers=True),
             'no logit adjustment': dict(tta=PROBE_TTA, taus=(0.,), layers=True),
