@@ -29,7 +29,12 @@ on the held-out images. Candidates:
 - contrast stretch / CLAHE: the cells' brightness varies from module to module (median grey 70 to 131 of 255 in the
   first 200 images), so every image is normalised before the backbone: a linear stretch of its 1st-99th percentile
   to 0-255, or scikit-image's adaptive histogram equalisation (`equalize_adapthist`, clip limit 0.01); a second
-  feature pass each, then the default's probe (views, C and τ by the same CV).
+  feature pass each, then the default's probe (views, C and τ by the same CV);
+- grey-level statistics: the other way round, the brightness the contrast candidates threw away is handed to the
+  probe outright: every view's row gets 25 columns computed on the uint8 grey image of its crop (the centre crop's
+  for its 8 views, the whole cell's for the other 8): a 16-bin histogram (shares), the mean, the standard deviation
+  and the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles; they are standardised with the other columns and
+  the default's probe chooses views, C and τ by the same CV. No second feature pass.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -46,7 +51,7 @@ from sklearn.svm import SVC
 from skimage import exposure
 from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
-from ftbook.data import iter_views, stratified_split
+from ftbook.data import iter_views, load_elpv, stratified_split
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.perf import autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
@@ -55,7 +60,7 @@ from lp_ablation import VIEWS, elpv_pass, features, print_summary
 from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
-              'pooled statistics', 'contrast stretch', 'CLAHE')
+              'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 
@@ -133,6 +138,23 @@ def clahe(im:np.ndarray, clip_limit=0.01) -> np.ndarray:
     return (exposure.equalize_adapthist(im, clip_limit=clip_limit) * 255).round().astype(np.uint8)
 
 PREPROCESS = {'contrast stretch': stretch, 'CLAHE': clahe}
+GREY_BINS, GREY_PCTS = 16, (1, 5, 25, 50, 75, 95, 99)
+
+def grey_stats(im:np.ndarray) -> np.ndarray:
+    "Brightness statistics of a uint8 image: `GREY_BINS` histogram shares, mean, std and the `GREY_PCTS` percentiles."
+    im = im.astype(np.float64)
+    hist = np.histogram(im, bins=GREY_BINS, range=(0, 256))[0] / im.size
+    return np.concatenate([hist, [im.mean(), im.std()], np.percentile(im, GREY_PCTS)])
+
+def grey_columns(crop_pct=0.875) -> torch.Tensor:
+    "`grey_stats` [N, 16, 25] of every elpv image in the default's views and order: the centre crop's 8, the whole's 8."
+    assert tuple(TTA_SETS[VIEWS]) == DIHEDRAL_VIEWS + WHOLE_VIEWS, f"{VIEWS} is not the symmetries, then the whole's"
+    ds, v, rows = load_elpv(), len(DIHEDRAL_VIEWS), []
+    for i in range(len(ds)):
+        im = ds.get_image(i)[0].numpy(); n = min(im.shape); c = int(round(n * crop_pct))   # the centre crop's side
+        t, l = (im.shape[0] - c) // 2, (im.shape[1] - c) // 2
+        rows.append([grey_stats(im[t:t + c, l:l + c])] * v + [grey_stats(im)] * v)
+    return torch.tensor(np.array(rows), dtype=torch.float32)
 
 @torch.no_grad()
 def layer_stats(device, layer='blocks.6', size=224, bs=64, crop_pct=0.875):
@@ -169,6 +191,9 @@ def main():
     if 'pooled statistics' in a.candidates:
         fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); other['pooled statistics'] = torch.cat([f, fs], -1)
         print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1]} columns, in {secs2:.0f}s", flush=True)
+    if 'grey-level statistics' in a.candidates:
+        g = grey_columns(); other['grey-level statistics'] = torch.cat([f, g], -1)
+        print(f"grey-level statistics: +{g.shape[-1]} columns", flush=True)
     for name in [c for c in a.candidates if c in PREPROCESS]:
         other[name], yp, _, secs3 = features('efficientnet_lite0', 224, dev, pre=PREPROCESS[name])
         assert torch.equal(y, yp); print(f"{name}: features of the normalised images in {secs3:.0f}s", flush=True)
