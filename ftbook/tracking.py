@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 import torch
 import ftbook
+from .checkpoint import current_run
 from .core import atomic_write_text, count_params
 from .learner import Callback, Learner, best_epoch, history_frame
 
@@ -78,20 +79,29 @@ class RunFolderLogger(Callback):
         self.t0, self.config_ = time.time(), run_config(self.learn, self.config)
         atomic_write_text(json.dumps(self.config_, indent=2), self.dir/'config.json')
 
+    def _history(self) -> tuple[list[dict], int]:
+        "The run's epochs so far, numbered on across its `StagedRun`'s stages, and how many came before this fit."
+        run, prior = current_run(), []
+        for rec in (run.records if run is not None else []):
+            prior += [dict(r, epoch=r['epoch'] + len(prior)) for r in rec['history']]
+        return prior + [dict(r, epoch=r['epoch'] + len(prior)) for r in self.learn.history], len(prior)
+
     def _summary(self, status:str) -> dict:
-        h = self.learn.history
-        return _plain(dict(status=status, epochs_done=len(h), n_epoch=getattr(self.learn, 'n_epoch', None),
-                           best_epoch=self.learn.best_epoch, last=h[-1] if h else None, best=_best(h) if h else {},
+        (h, k), n, best = self._history(), getattr(self.learn, 'n_epoch', None), self.learn.best_epoch
+        return _plain(dict(status=status, stage=getattr(self.learn, 'stage', None), epochs_done=len(h),
+                           n_epoch=None if n is None else k + n, best_epoch=None if best is None else k + best,
+                           last=h[-1] if h else None, best=_best(h) if h else {},
                            seconds=round(time.time() - self.t0, 2)))
 
     def after_epoch(self):
-        atomic_write_text(history_frame(self.learn.history).to_csv(), self.dir/'history.csv')
+        atomic_write_text(history_frame(self._history()[0]).to_csv(), self.dir/'history.csv')
         atomic_write_text(json.dumps(self._summary('running'), indent=2), self.dir/self.metrics_name)
 
     def after_fit(self):
-        h, stopped = self.learn.history, self.learn.stop_training
+        (h, _), stopped = self._history(), self.learn.stop_training
         if h: atomic_write_text(history_frame(h).to_csv(), self.dir/'history.csv')
-        status = 'stopped early' if stopped and len(h) < getattr(self.learn, 'n_epoch', len(h)) else 'finished'
+        n = len(self.learn.history)
+        status = 'stopped early' if stopped and n < getattr(self.learn, 'n_epoch', n) else 'finished'
         atomic_write_text(json.dumps(self._summary(status), indent=2), self.dir/self.metrics_name)
 
     @property
