@@ -26,7 +26,8 @@ from .optim import SCHEDS, trainable_param_groups
 
 # %% auto #0
 __all__ = ['EVENTS', 'METRICS', 'CancelFitException', 'CancelEpochException', 'CancelBatchException', 'CancelStepException',
-           'Callback', 'ProgressCallback', 'history_frame', 'best_epoch', 'Learner', 'per_sample_loss']
+           'Callback', 'ProgressCallback', 'history_frame', 'chain_histories', 'best_epoch', 'Learner',
+           'per_sample_loss']
 
 # %% ../nbs/api/03_learner.ipynb #df5e743f
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss', 'before_backward',
@@ -81,6 +82,12 @@ def history_frame(history # `learn.history` (a list of per-epoch dicts), a Learn
         raise TypeError("a history is a list of per-epoch dicts (e.g. `learn.history`), a Learner or a DataFrame")
     if not rows: return pd.DataFrame(index=pd.Index([], name='epoch'))
     return pd.DataFrame([{'epoch': r.get('epoch', i), **r} for i, r in enumerate(rows)]).set_index('epoch')
+
+def chain_histories(*histories:list[dict]) -> list[dict]:
+    "The histories of consecutive fits (stages) as one: each stage's epochs numbered on after the earlier stages'."
+    out = []
+    for h in histories: out += [dict(r, epoch=r['epoch'] + len(out)) for r in h]
+    return out
 
 def _monitor_mode(monitor:str, mode:str) -> str:
     "'min' or 'max' for `monitor`; 'auto' means 'min' for names containing 'loss'."

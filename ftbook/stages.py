@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import nn
 from .models import layer_groups, freeze, freeze_to, unfreeze, head_param_names, _group_label
 from .optim import trainable_param_groups
-from .learner import Callback, Learner
+from .learner import Callback, Learner, chain_histories
 
 # %% auto #0
 __all__ = ['discriminative_lrs', 'discriminative_param_groups', 'GradualUnfreeze', 'fine_tune']
@@ -96,7 +96,7 @@ def fine_tune(learn:Learner, # a Learner over a pretrained timm model
     learn.param_groups = discriminative_param_groups(learn.model, lr / 2, lr_mult, decay)
     learn.fit(epochs, lr=lr / 2, **fit_kwargs)
     stages.append(('all', len(learn.history)))
-    learn.history = history + [dict(r, epoch=r['epoch'] + len(history)) for r in learn.history]
+    learn.history = chain_histories(history, learn.history)
     # set by EarlyStopping/SaveCheckpoint in stage 2
     if learn.best_epoch is not None: learn.best_epoch += len(history)
     learn.stages = stages

@@ -11,7 +11,7 @@ import torch
 import ftbook
 from .checkpoint import current_run
 from .core import atomic_write_text, count_params
-from .learner import Callback, Learner, best_epoch, history_frame
+from .learner import Callback, Learner, best_epoch, chain_histories, history_frame
 
 # %% auto #0
 __all__ = ['run_config', 'flatten_config', 'RunFolderLogger', 'MLflowCallback', 'WandbCallback', 'read_wandb_run']
@@ -81,10 +81,8 @@ class RunFolderLogger(Callback):
 
     def _history(self) -> tuple[list[dict], int]:
         "The run's epochs so far, numbered on across its `StagedRun`'s stages, and how many came before this fit."
-        run, prior = current_run(), []
-        for rec in (run.records if run is not None else []):
-            prior += [dict(r, epoch=r['epoch'] + len(prior)) for r in rec['history']]
-        return prior + [dict(r, epoch=r['epoch'] + len(prior)) for r in self.learn.history], len(prior)
+        run = current_run(); done = [rec['history'] for rec in (run.records if run is not None else [])]
+        return chain_histories(*done, self.learn.history), sum(map(len, done))
 
     def _summary(self, status:str) -> dict:
         (h, k), n, best = self._history(), getattr(self.learn, 'n_epoch', None), self.learn.best_epoch
