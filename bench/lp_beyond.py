@@ -35,16 +35,25 @@ on the held-out images. Candidates:
   for its 8 views, the whole cell's for the other 8): a 16-bin histogram (shares), the mean, the standard deviation
   and the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles; they are standardised with the other columns and
   the default's probe chooses views, C and τ by the same CV. No second feature pass.
+- last stage fine-tuned: a real fine-tune within the CPU budget. The outputs of `blocks.5` (192 × 7 × 7) of every
+  image in the 16 views are cached once (onnxruntime, stored in fp16), so training the last stage (`blocks.6`,
+  `conv_head` and its BatchNorm, 1.0 M weights; BatchNorm statistics kept) costs a fraction of the network's forward
+  and backward passes. It starts from the pretrained weights, reads the cached maps through the default's probe head
+  (frozen: its views, C and τ, chosen as usual) and trains on one random view of every training image per epoch
+  (AdamW, lr `TAIL_LR`, weight decay 0.01, one-cycle schedule, `TAIL_EPOCHS` epochs, batch 32, cross-entropy on the
+  head's logits before the logit adjustment); held-out images are predicted from the head's views as the default
+  predicts them.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
 
     python bench/lp_beyond.py --seeds 42 43 44
 """
-import argparse, time, warnings
+import argparse, copy, time, warnings
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
@@ -53,16 +62,17 @@ from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
 from ftbook.core import get_device
 from ftbook.data import iter_views, load_elpv, stratified_split
 from ftbook.metrics import accuracy, macro_f1
-from ftbook.perf import autocast_for
+from ftbook.perf import OnnxFunction, autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
                           logit_shift, oof_logits, view_probs)
 from lp_ablation import VIEWS, elpv_pass, features, print_summary
 from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
-              'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics')
+              'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
+TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -172,6 +182,63 @@ def layer_stats(device, layer='blocks.6', size=224, bs=64, crop_pct=0.875):
         out.append(torch.stack(views, 1)); ys.append(torch.as_tensor(yb))
     return torch.cat(out), torch.cat(ys).long(), time.perf_counter() - t0
 
+class _Trunk(nn.Module):
+    "A timm EfficientNet up to the output of its block stage `last` (inclusive)."
+    def __init__(self, m, last): super().__init__(); self.m, self.last = m, last
+    def forward(self, x):
+        x = self.m.bn1(self.m.conv_stem(x))
+        for b in range(self.last + 1): x = self.m.blocks[b](x)
+        return x
+
+@torch.no_grad()
+def stage_maps(stage=5, size=224, bs=64, crop_pct=0.875):
+    "The outputs of `blocks.{stage}` [N, 16, C, H, W] (fp16) in the default's views and order, the model, the seconds."
+    m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
+    m.eval(); fn, out, ys, t0 = None, [], [], time.perf_counter()
+    for xs, yb in iter_views(dl, VIEWS):
+        if fn is None: fn = OnnxFunction(_Trunk(m, stage), xs[0][:2])
+        out.append(torch.stack([fn(x).half() for x in xs], 1)); ys.append(torch.as_tensor(yb))
+    return torch.cat(out), torch.cat(ys).long(), m, time.perf_counter() - t0
+
+def tail_features(tail, x):
+    "The default's features [B, D + layers] from `blocks.5` maps `x`: pooled conv head, pooled `blocks.5`, `blocks.6`."
+    b6 = tail[0](x)
+    return torch.cat([tail[2](tail[1](b6)).mean((2, 3)), x.mean((2, 3)), b6.mean((2, 3))], 1)
+
+def _bn_eval(mod):
+    "Keep every BatchNorm of `mod` on its pretrained statistics while the rest trains."
+    for b in mod.modules():
+        if isinstance(b, nn.BatchNorm2d): b.eval()
+
+def _maps(maps, idx, views):
+    "The cached maps of images `idx` in `views` as one float32 channels-last batch [len(idx) · V, C, H, W]."
+    return maps[idx][:, views].flatten(0, 1).float().contiguous(memory_format=torch.channels_last)
+
+def tail_finetune(maps, m, y, tr, va, r0, k, seed):
+    "Held-out probabilities of the last stage fine-tuned on cached `blocks.5` maps through the probe `r0`'s head."
+    g = torch.Generator().manual_seed(seed)
+    tail = copy.deepcopy(nn.Sequential(m.blocks[6], m.conv_head, m.bn2)).train(); _bn_eval(tail)
+    for q in tail.parameters(): q.requires_grad_(True)
+    W, b, views = r0['weight'], r0['bias'], torch.as_tensor(r0['views'])
+    b_raw = b + logit_shift(y[tr], k, r0['tau'])                     # cross-entropy before the logit adjustment
+    opt = torch.optim.AdamW(tail.parameters(), lr=TAIL_LR, weight_decay=0.01)
+    steps = TAIL_EPOCHS * -(-len(tr) // TAIL_BS)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, TAIL_LR, total_steps=steps, pct_start=0.1)
+    ytr, tr = torch.as_tensor(y[tr]), torch.as_tensor(tr)
+    for _ in range(TAIL_EPOCHS):
+        perm, pick = torch.randperm(len(tr), generator=g), views[torch.randint(0, len(views), (len(tr),), generator=g)]
+        for i in range(0, len(tr), TAIL_BS):
+            j = perm[i:i + TAIL_BS]
+            x = maps[tr[j], pick[j]].float().contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(tail_features(tail, x) @ W.T + b_raw, ytr[j])
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+    tail.eval(); out = []
+    with torch.no_grad():
+        for i in range(0, len(va), 64):
+            x = _maps(maps, torch.as_tensor(va[i:i + 64]), views)
+            out.append((tail_features(tail, x) @ W.T + b).softmax(-1).view(-1, len(views), k).mean(1))
+    return torch.cat(out), dict(lr=TAIL_LR, epochs=TAIL_EPOCHS)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
@@ -194,6 +261,15 @@ def main():
     if 'grey-level statistics' in a.candidates:
         g = grey_columns(); other['grey-level statistics'] = torch.cat([f, g], -1)
         print(f"grey-level statistics: +{g.shape[-1]} columns", flush=True)
+    if 'last stage fine-tuned' in a.candidates:
+        maps, ym, m5, secs4 = stage_maps(); assert torch.equal(y, ym)
+        with torch.no_grad():                            # the frozen last stage on the cached maps gives the features
+            tail0 = nn.Sequential(m5.blocks[6], m5.conv_head, m5.bn2).eval()
+            fm = torch.cat([tail_features(tail0, _maps(maps, torch.arange(i, min(i + 64, len(y))), slice(None)))
+                            for i in range(0, len(y), 64)]).view(f.shape)
+        err = ((fm - f).norm(dim=-1) / f.norm(dim=-1)).max().item()
+        print(f"last stage fine-tuned: blocks.5 maps {tuple(maps.shape[2:])} in {secs4:.0f}s; the frozen last stage on "
+              f"them gives the default's features within {err:.1e} (relative)", flush=True)
     for name in [c for c in a.candidates if c in PREPROCESS]:
         other[name], yp, _, secs3 = features('efficientnet_lite0', 224, dev, pre=PREPROCESS[name])
         assert torch.equal(y, yp); print(f"{name}: features of the normalised images in {secs3:.0f}s", flush=True)
@@ -217,6 +293,7 @@ def main():
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, _chose(r1)
+            elif name == 'last stage fine-tuned': pr, info = tail_finetune(maps, m5, yn, tr, va, r0, k, seed)
             elif name in other:
                 p1, r1 = probe(other[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
                 pr, info = p1, _chose(r1)
