@@ -453,7 +453,9 @@ def finetune_main(argv:list[str]|None=None):
         p.exit(1, f"{p.prog}: error: {type(e).__name__}: {_one_line(e)[:300]} (not a problem with the arguments or "
                   f"the data; the full traceback is in {log})\n")
     views = '' if res['tta'] == 'none' else f", test-time views {res['tta']}"
-    print(f"accuracy {res['accuracy']:.3f}  macro-F1 {res['macro_f1']:.3f}  ({res['n_valid']} held-out images{views}, "
+    lo, hi = res['accuracy_ci95']
+    print(f"accuracy {res['accuracy']:.3f} (95% interval {lo:.3f}-{hi:.3f})  macro-F1 {res['macro_f1']:.3f}  "
+          f"({res['n_valid']} held-out images{views}, "
           f"best epoch {res['best_epoch']}, {res['seconds']:.0f}s on {res['device']})")
     if 'leakage' in res:
         lk = res['leakage']

@@ -5,13 +5,14 @@
 # %% ../nbs/api/02a_metrics.ipynb #8c25ee7b
 from __future__ import annotations
 import math, warnings
+from statistics import NormalDist
 from typing import Sequence
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['confusion_matrix', 'precision_recall_f1', 'classification_metrics', 'accuracy', 'macro_f1', 'reliability_bins',
-           'expected_calibration_error', 'temperature_scale', 'fit_temperature']
+__all__ = ['confusion_matrix', 'precision_recall_f1', 'accuracy_interval', 'classification_metrics', 'accuracy', 'macro_f1',
+           'reliability_bins', 'expected_calibration_error', 'temperature_scale', 'fit_temperature']
 
 # %% ../nbs/api/02a_metrics.ipynb #1830d378
 def _labels(x, name:str) -> np.ndarray:
@@ -67,11 +68,23 @@ def _probs_or_preds(preds_or_probs, n_classes:int) -> tuple[np.ndarray, np.ndarr
         raise ValueError("probabilities must be non-negative and sum to 1 per row; apply softmax to logits first")
     return a.argmax(1), a
 
+def accuracy_interval(n_correct:int, # correctly classified samples
+                      n:int, # samples scored
+                      level:float=0.95 # coverage of the interval
+                     ) -> tuple[float, float]:
+    "Wilson score interval of an accuracy measured as `n_correct` of `n`: how far the true rate may be from it."
+    if not (0 <= n_correct <= n and n > 0):
+        raise ValueError(f"need 0 <= n_correct <= n and n > 0, got {n_correct}, {n}")
+    if not 0 < level < 1: raise ValueError(f"level must be between 0 and 1, got {level}")
+    z = NormalDist().inv_cdf(0.5 + level / 2); q = n_correct / n; d = 1 + z * z / n
+    mid, half = (q + z * z / (2 * n)) / d, z * math.sqrt(q * (1 - q) / n + z * z / (4 * n * n)) / d
+    return max(0., mid - half), min(1., mid + half)
+
 def classification_metrics(targets, # true class per sample, shape [N]
                            preds_or_probs, # predicted classes [N] or class probabilities [N, C]
                            classes:Sequence[str] # class names, in index order
                           ) -> dict:
-    "Accuracy, per-class and averaged precision/recall/F1, confusion matrix (calibration from probabilities), as JSON."
+    "Accuracy (and its 95% interval), per-class and mean P/R/F1, confusion (calibration from probabilities), as JSON."
     classes = [str(c) for c in classes]; C = len(classes)
     t = _labels(targets, 'targets'); p, probs = _probs_or_preds(preds_or_probs, C)
     if len(t) == 0: raise ValueError("no samples: targets is empty")
@@ -79,6 +92,7 @@ def classification_metrics(targets, # true class per sample, shape [N]
     prec, rec, f1, sup = precision_recall_f1(cm)
     w = sup / sup.sum()
     res = dict(n_samples=int(len(t)), classes=classes, accuracy=float(np.trace(cm) / cm.sum()),
+               accuracy_ci95=list(accuracy_interval(int(np.trace(cm)), len(t))),
                balanced_accuracy=float(rec[sup > 0].mean()),
                macro_precision=float(prec.mean()), macro_recall=float(rec.mean()), macro_f1=float(f1.mean()),
                weighted_precision=float(w @ prec), weighted_recall=float(w @ rec), weighted_f1=float(w @ f1),
