@@ -191,14 +191,18 @@ class _Trunk(nn.Module):
         return x
 
 @torch.no_grad()
-def stage_maps(stage=5, size=224, bs=64, crop_pct=0.875):
-    "The outputs of `blocks.{stage}` [N, 16, C, H, W] (fp16) in the default's views and order, the model, the seconds."
+def stage_maps(size=224, bs=64, crop_pct=0.875):
+    "The outputs of `blocks.5` [N, 16, C, H, W] (fp16) in the default's views and order, the model, the seconds."
     m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
     m.eval(); fn, out, ys, t0 = None, [], [], time.perf_counter()
     for xs, yb in iter_views(dl, VIEWS):
-        if fn is None: fn = OnnxFunction(_Trunk(m, stage), xs[0][:2])
+        if fn is None: fn = OnnxFunction(_Trunk(m, 5), xs[0][:2])
         out.append(torch.stack([fn(x).half() for x in xs], 1)); ys.append(torch.as_tensor(yb))
     return torch.cat(out), torch.cat(ys).long(), m, time.perf_counter() - t0
+
+def last_stage(m) -> nn.Sequential:
+    "What follows `blocks.5` up to the pooled features of Lite0 `m`: `blocks.6`, `conv_head`, its BatchNorm (shared)."
+    return nn.Sequential(m.blocks[6], m.conv_head, m.bn2)
 
 def tail_features(tail, x):
     "The default's features [B, D + layers] from `blocks.5` maps `x`: pooled conv head, pooled `blocks.5`, `blocks.6`."
@@ -217,7 +221,7 @@ def _maps(maps, idx, views):
 def tail_finetune(maps, m, y, tr, va, r0, k, seed):
     "Held-out probabilities of the last stage fine-tuned on cached `blocks.5` maps through the probe `r0`'s head."
     g = torch.Generator().manual_seed(seed)
-    tail = copy.deepcopy(nn.Sequential(m.blocks[6], m.conv_head, m.bn2)).train(); _bn_eval(tail)
+    tail = copy.deepcopy(last_stage(m)).train(); _bn_eval(tail)
     for q in tail.parameters(): q.requires_grad_(True)
     W, b, views = r0['weight'], r0['bias'], torch.as_tensor(r0['views'])
     b_raw = b + logit_shift(y[tr], k, r0['tau'])                     # cross-entropy before the logit adjustment
@@ -264,7 +268,7 @@ def main():
     if 'last stage fine-tuned' in a.candidates:
         maps, ym, m5, secs4 = stage_maps(); assert torch.equal(y, ym)
         with torch.no_grad():                            # the frozen last stage on the cached maps gives the features
-            tail0 = nn.Sequential(m5.blocks[6], m5.conv_head, m5.bn2).eval()
+            tail0 = last_stage(m5).eval()
             fm = torch.cat([tail_features(tail0, _maps(maps, torch.arange(i, min(i + 64, len(y))), slice(None)))
                             for i in range(0, len(y), 64)]).view(f.shape)
         err = ((fm - f).norm(dim=-1) / f.norm(dim=-1)).max().item()
