@@ -11,6 +11,7 @@ from typing import Literal
 from fastcore.docments import docments
 import ftbook
 from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
+from .core import CommandParser
 from .data import load_elpv, make_dataloaders, stratified_subsample
 from .folder import ImageFolder
 from .models import create_model, model_norm, resolve_model_name
@@ -390,11 +391,6 @@ def _write_outputs(out:Path, learn, res:dict, classes):
     learn.save(out/'model.pt')
 
 # %% ../nbs/api/10_cli.ipynb #8ba2ac61
-class _Parser(argparse.ArgumentParser):
-    "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
 def add_arguments(parser, # an `argparse.ArgumentParser` or argument group
                   obj, # a function or a dataclass: its parameters (fields) become flags
                   only:typing.Sequence[str]|None=None, # add only these (default: every one a command line can carry)
@@ -415,7 +411,7 @@ def add_arguments(parser, # an `argparse.ArgumentParser` or argument group
 
 def finetune_parser() -> argparse.ArgumentParser:
     "The argument parser of `ftbook-finetune`, generated from `finetune` and `StrategyConfig`."
-    p = _Parser(prog='ftbook-finetune', description="Fine-tune a pretrained image classifier and write metrics, "
+    p = CommandParser(prog='ftbook-finetune', description="Fine-tune a pretrained image classifier and write metrics, "
                 "history, plots and the checkpoint to --out.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_arguments(p.add_argument_group('the run'), finetune, choices={'strategy': list(STRATEGIES)})
     add_arguments(p.add_argument_group('training settings (ftbook.strategies.StrategyConfig)'), StrategyConfig,
@@ -463,4 +459,5 @@ def finetune_main(argv:list[str]|None=None):
               f"{lk['near_duplicates']} near-duplicates in all (see metrics.json)")
     print(f"results in {out.resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, "
           "model.pt, bundle/")
+    print(f"classify new images with: ftbook-predict {shlex.quote(a.out)} IMAGES_OR_FOLDERS --out predictions.csv")
     print(f"serve it with: ftbook-serve {shlex.quote(a.out)}")  # returns None: a console script's return is its status

@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/00_core.ipynb #fa1dc4a0
 from __future__ import annotations
-import os, random, tempfile
+import argparse, os, random, tempfile
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
@@ -13,7 +13,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'remove_stale_tmp', 'cache_dir']
+           'atomic_write_text', 'remove_stale_tmp', 'CommandParser', 'cache_dir']
 
 # %% ../nbs/api/00_core.ipynb #dbb4e22f
 def set_seed(seed:int=42, # the seed for python, numpy and torch
@@ -111,6 +111,12 @@ def remove_stale_tmp(folder:str|Path # a folder `atomic_write` writes into (not 
         if pid is None or (pid != os.getpid() and not _pid_alive(pid)):
             f.unlink(missing_ok=True); gone.append(f)
     return gone
+
+# %% ../nbs/api/00_core.ipynb #ff142c1b
+class CommandParser(argparse.ArgumentParser):
+    "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 # %% ../nbs/api/00_core.ipynb #54edc972
 def cache_dir(*parts:str) -> Path:

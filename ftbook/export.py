@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/09_export.ipynb #31c5848b
 from __future__ import annotations
-import contextlib, copy, hashlib, io, json, math, statistics, time, warnings
+import argparse, contextlib, copy, hashlib, io, json, math, statistics, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -17,7 +17,7 @@ from safetensors.torch import save_model, load_model
 import ftbook
 from .core import atomic_write, atomic_write_text, get_device
 from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name, sees_whole, view_batches
-from .perf import autocast_for, onnx_session
+from .perf import PRECISIONS, autocast_for, onnx_session
 from .data import StoreSize, image_to_uint8
 from .models import model_norm
 from .features import add_layer_features, feature_layers
@@ -25,8 +25,8 @@ from .lora import adapter_names, merge_lora
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ONNX_FILE', 'BACKENDS', 'merged_copy',
-           'export_bundle', 'read_bundle_config', 'Predictor', 'load_bundle', 'onnx_parity', 'export_onnx',
-           'compare_latency']
+           'export_bundle', 'read_bundle_config', 'Predictor', 'load_bundle', 'is_bundle', 'resolve_bundle_dir',
+           'add_bundle_arguments', 'onnx_parity', 'export_onnx', 'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
 BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 5   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
@@ -292,6 +292,45 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
     return Predictor(model, cfg['classes'], pp['size'], pp['mean'], pp['std'], pp.get('crop_pct', 0.875),
                      device=device, max_pixels=max_pixels, config=cfg, temperature=cfg['temperature'], tta=cfg['tta'],
                      precision=precision)
+
+# %% ../nbs/api/09_export.ipynb #73381cf7
+def is_bundle(path:str|Path # a folder
+             ) -> bool:
+    "Whether `path` is a model bundle: its config.json carries the bundle format marker."
+    try: cfg = json.loads((Path(path)/CONFIG_FILE).read_text())
+    except (OSError, ValueError): return False
+    return isinstance(cfg, dict) and cfg.get('format') == BUNDLE_FORMAT
+
+def resolve_bundle_dir(run_dir:str|Path # a bundle folder, or a run folder of `ftbook-finetune`
+                      ) -> Path:
+    "The bundle folder in `run_dir`: the folder itself if it is a bundle (by its marker), else its `bundle/` subfolder."
+    p = Path(run_dir).expanduser()
+    if not p.is_dir():
+        raise FileNotFoundError(f"{p}: no such folder; pass a bundle folder or a run folder of ftbook-finetune")
+    if is_bundle(p): return p
+    b = p/'bundle'
+    if (b/CONFIG_FILE).is_file(): return b                      # load_bundle says what is wrong with it, if anything
+    if (p/WEIGHTS_FILE).is_file() and (p/CONFIG_FILE).is_file(): return p    # a bundle whose config lost its marker
+    if (p/CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{p} is not a model bundle (its {CONFIG_FILE} has no \"format\": \"{BUNDLE_FORMAT}\" "
+                                f"marker: it is a run's settings) and {b} does not exist; pass the folder that "
+                                "export_bundle wrote, or re-run ftbook-finetune")
+    hint = (" It holds model.pt: it was written before runs carried a bundle. Re-run ftbook-finetune, or export one "
+            "with ftbook.export.export_bundle(model, RUN_DIR/'bundle', dls=...).") if (p/'model.pt').exists() else ''
+    raise FileNotFoundError(f"{p} holds no model bundle (no {CONFIG_FILE} in it or in {b}).{hint}")
+
+def add_bundle_arguments(p:argparse.ArgumentParser # the parser of a program that loads a model by its folder
+                        ) -> argparse.ArgumentParser:
+    "Add RUN_DIR (for `resolve_bundle_dir`) and `load_bundle`'s --backend, --device and --precision to `p`."
+    p.add_argument('run_dir', metavar='RUN_DIR',
+                   help='a run folder of ftbook-finetune (with bundle/ in it) or a bundle folder')
+    p.add_argument('--backend', default='auto', choices=BACKENDS,
+                   help="what runs the model: 'auto' is onnxruntime when the bundle has model.onnx (ftbook-finetune "
+                        "--onnx) and the device is the CPU, else torch")
+    p.add_argument('--device', default=None, help='torch backend: cpu, cuda, mps (None: the best available)')
+    p.add_argument('--precision', default='auto', choices=PRECISIONS,
+                   help="torch backend: 'auto' runs bf16 where the device has it natively; 'fp32' never does")
+    return p
 
 # %% ../nbs/api/09_export.ipynb #1a45e737
 def onnx_parity(model:nn.Module, # the PyTorch model

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from .data import ImageDataset, load_image, _decode_many
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'ImageFolder']
+__all__ = ['IMAGE_EXTENSIONS', 'read_problem', 'ImageFolder']
 
 # %% ../nbs/api/01a_folder.ipynb #2ca8d293
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
@@ -69,9 +69,17 @@ def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence
                 if check == 'verify': img.verify()
         if check == 'decode': load_image(path, max_pixels=max_pixels)
         return None, (h, w)
-    except Image.DecompressionBombError as e: return f"refused by PIL's decompression-bomb guard: {e}", None
-    except UnidentifiedImageError: return 'not an image PIL can read (unknown format or broken header)', None
-    except Exception as e: return f"corrupt or truncated: {e}", None
+    except Exception as e: return read_problem(e), None
+
+def read_problem(e:Exception # what reading an image file raised (`load_image`, PIL)
+                ) -> str:
+    "Why an image file could not be read, in words: the reason `ImageFolder.skipped` and `ftbook-predict` give."
+    if isinstance(e, Image.DecompressionBombError): return f"refused by PIL's decompression-bomb guard: {e}"
+    if isinstance(e, UnidentifiedImageError): return 'not an image PIL can read (unknown format or broken header)'
+    if isinstance(e, ValueError) and str(e).startswith('too large'): return str(e)          # load_image's own guard
+    if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return f"cannot open the file: {e.strerror or e}"
+    return f"corrupt or truncated: {e}"
 
 # %% ../nbs/api/01a_folder.ipynb #1625c959
 class ImageFolder(ImageDataset):

@@ -10,9 +10,9 @@ from typing import Literal
 import torch
 from PIL import Image, UnidentifiedImageError
 import ftbook
+from .core import CommandParser
 from .data import image_to_uint8
-from .export import BACKENDS, BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, Predictor, load_bundle
-from .perf import PRECISIONS
+from .export import Predictor, add_bundle_arguments, load_bundle, resolve_bundle_dir
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
     from fastapi import FastAPI, File, Query, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
@@ -24,8 +24,8 @@ except ImportError as e: _SERVE_IMPORT_ERROR = e
 
 # %% auto #0
 __all__ = ['DEFAULT_MAX_UPLOAD_BYTES', 'DEFAULT_MAX_PIXELS', 'IMAGE_TYPES', 'SERVE_INSTALL', 'NO_FILE', 'ERROR_STATUSES',
-           'UploadError', 'decode_upload', 'missing_serve_deps', 'create_app', 'ServerThread', 'is_bundle',
-           'resolve_bundle_dir', 'serve', 'serve_parser', 'serve_main']
+           'UploadError', 'decode_upload', 'missing_serve_deps', 'create_app', 'ServerThread', 'serve', 'serve_parser',
+           'serve_main']
 
 # %% ../nbs/api/09a_serve.ipynb #1e0a44bf
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 2**20  # 10 MiB
@@ -225,31 +225,6 @@ class ServerThread:
     def __exit__(self, *exc): self.stop()
 
 # %% ../nbs/api/09a_serve.ipynb #ff657a1f
-def is_bundle(path:str|Path # a folder
-             ) -> bool:
-    "Whether `path` is a model bundle: its config.json carries the bundle format marker."
-    try: cfg = json.loads((Path(path)/CONFIG_FILE).read_text())
-    except (OSError, ValueError): return False
-    return isinstance(cfg, dict) and cfg.get('format') == BUNDLE_FORMAT
-
-def resolve_bundle_dir(run_dir:str|Path # a bundle folder, or a run folder of `ftbook-finetune`
-                      ) -> Path:
-    "The bundle folder in `run_dir`: the folder itself if it is a bundle (by its marker), else its `bundle/` subfolder."
-    p = Path(run_dir).expanduser()
-    if not p.is_dir():
-        raise FileNotFoundError(f"{p}: no such folder; pass a bundle folder or a run folder of ftbook-finetune")
-    if is_bundle(p): return p
-    b = p/'bundle'
-    if (b/CONFIG_FILE).is_file(): return b                      # load_bundle says what is wrong with it, if anything
-    if (p/WEIGHTS_FILE).is_file() and (p/CONFIG_FILE).is_file(): return p    # a bundle whose config lost its marker
-    if (p/CONFIG_FILE).is_file():
-        raise FileNotFoundError(f"{p} is not a model bundle (its {CONFIG_FILE} has no \"format\": \"{BUNDLE_FORMAT}\" "
-                                f"marker: it is a run's settings) and {b} does not exist; pass the folder that "
-                                "export_bundle wrote, or re-run ftbook-finetune")
-    hint = (" It holds model.pt: it was written before runs carried a bundle. Re-run ftbook-finetune, or export one "
-            "with ftbook.export.export_bundle(model, RUN_DIR/'bundle', dls=...).") if (p/'model.pt').exists() else ''
-    raise FileNotFoundError(f"{p} holds no model bundle (no {CONFIG_FILE} in it or in {b}).{hint}")
-
 def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` subfolder
           host:str='127.0.0.1', # interface to listen on (loopback: this machine only)
           port:int=8000, # TCP port (0: any free port)
@@ -272,29 +247,18 @@ def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` 
     uvicorn.Server(cfg).run(sockets=[sock])
 
 # %% ../nbs/api/09a_serve.ipynb #1c0d748f
-class _Parser(argparse.ArgumentParser):
-    "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
-    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
 def serve_parser() -> argparse.ArgumentParser:
     "The argument parser of `ftbook-serve`."
-    p = _Parser(prog='ftbook-serve', description="Serve a model bundle over HTTP: POST /predict with an "
+    p = CommandParser(prog='ftbook-serve', description="Serve a model bundle over HTTP: POST /predict with an "
                 "image in the multipart field 'file'; GET /health; the contract at GET /openapi.json.",
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('run_dir', metavar='RUN_DIR',
-                   help='a bundle folder, or a run folder of ftbook-finetune with bundle/ in it')
+    add_bundle_arguments(p)
     p.add_argument('--host', default='127.0.0.1', help='interface to listen on (127.0.0.1: this machine only)')
     p.add_argument('--port', type=int, default=8000, help='TCP port (0: any free port)')
-    p.add_argument('--backend', default='auto', choices=BACKENDS,
-                   help="what runs the model: 'auto' is onnxruntime when the bundle has model.onnx (ftbook-finetune "
-                        "--onnx) and the device is the CPU, else torch")
-    p.add_argument('--device', default=None, help='torch backend: cpu, cuda, mps (default: best available)')
     p.add_argument('--max-upload-mb', type=float, default=DEFAULT_MAX_UPLOAD_BYTES / 2**20,
                    help='largest accepted upload')
     p.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS, help='largest accepted image (width x height)')
     p.add_argument('--topk', type=int, default=3, help='classes returned when a request does not say')
-    p.add_argument('--precision', default='auto', choices=PRECISIONS,
-                   help="torch backend: 'auto' runs bf16 where the device has it natively; 'fp32' never does")
     return p
 
 def serve_main(argv:list[str]|None=None):

@@ -189,6 +189,10 @@ r = subprocess.run([str(bin_dir/'ftbook-finetune'), '--data', str(tmp/'data'), '
                     '--strategy', 'finetune', '--mlflow'],
                    capture_output=True, text=True, timeout=300)
 out['ftbook-finetune --mlflow'] = dict(code=r.returncode, stderr=r.stderr[-3000:])
+r = subprocess.run([str(bin_dir/'ftbook-predict'), str(bundle), str(tmp/'data'), '--out', str(tmp/'p.csv')],
+                   capture_output=True, text=True, timeout=300)       # needs no extra
+rows = len((tmp/'p.csv').read_text().splitlines()) - 1 if (tmp/'p.csv').exists() else None
+out['ftbook-predict'] = dict(code=r.returncode, stderr=r.stderr[-3000:], rows=rows)
 print('PLAIN-RESULT ' + json.dumps(out))
 """
 
@@ -237,6 +241,10 @@ def check_plain_env():
             if c['code'] != 2 or 'pip install' not in c['stderr'] or not one_line(c['stderr'].strip()):
                 problems.append(f"{name} without its extra should exit 2 with one line naming the `pip install` to run; "
                                 f"it exited {c['code']}: {c['stderr'].strip()[-300:]!r}")
+        fp = res['ftbook-predict']
+        if fp['code'] != 0 or fp['rows'] != 16:
+            problems.append(f"ftbook-predict in the plain install should write 16 rows and exit 0; it exited {fp['code']} "
+                            f"with {fp['rows']} rows: {fp['stderr'].strip()[-300:]!r}")
         if res['onnxruntime features']:
             problems.append(f"the plain install cannot compute features with onnxruntime: {res['onnxruntime features']}")
         for name in ('MLflowCallback',):
