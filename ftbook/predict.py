@@ -19,8 +19,8 @@ from .export import Predictor, add_bundle_arguments, load_bundle, resolve_bundle
 from .perf import precision_policy
 
 # %% auto #0
-__all__ = ['find_images', 'labelled_images', 'predict_files', 'score_predictions', 'predict_images', 'predict_parser',
-           'predict_main']
+__all__ = ['find_images', 'labelled_images', 'predict_files', 'labelled_rows', 'score_predictions', 'predict_images',
+           'predict_parser', 'predict_main']
 
 # %% ../nbs/api/09b_predict.ipynb #48b49b32
 def find_images(inputs:Sequence[str|Path], # image files (taken whatever their extension) and folders
@@ -110,18 +110,24 @@ def predict_files(pred:Predictor, # from `load_bundle`
     return df
 
 # %% ../nbs/api/09b_predict.ipynb #bbd9dbcf
-def score_predictions(df:pd.DataFrame, # `predict_files` rows with a `true` class column
+def labelled_rows(df:pd.DataFrame, # `predict_images(..., labelled=True)` rows (a `true` class column)
+                  classes:Sequence[str] # the model's classes, in output order
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    "(true class indices [N], probabilities [N, C], files) of the rows with a true class that were read."
+    classes = [str(c) for c in classes]
+    rows = df[df['true'].notna() & df['label'].notna()]
+    return (rows['true'].map(classes.index).to_numpy(np.int64), rows[[f'p_{c}' for c in classes]].to_numpy(np.float64),
+            list(rows['file']))
+
+def score_predictions(df:pd.DataFrame, # `predict_images(..., labelled=True)` rows (a `true` class column)
                       classes:Sequence[str] # the model's classes, in output order
                      ) -> dict:
     "`classification_metrics` of the rows with a true class that were read, and how many labelled files were not."
-    classes = [str(c) for c in classes]
-    labelled, read = df['true'].notna(), df['label'].notna()
-    if not (labelled & read).any():
-        raise ValueError(f"none of the {int(labelled.sum())} labelled files could be read: see the error column")
-    rows = df[labelled & read]
-    res = classification_metrics(rows['true'].map(classes.index).to_numpy(),
-                                 rows[[f'p_{c}' for c in classes]].to_numpy(np.float64), classes)
-    return dict(res, n_unreadable=int((labelled & ~read).sum()))
+    targets, probs, _ = labelled_rows(df, classes)
+    labelled = int(df['true'].notna().sum())
+    if not len(targets):
+        raise ValueError(f"none of the {labelled} labelled files could be read: see the error column")
+    return dict(classification_metrics(targets, probs, classes), n_unreadable=labelled - len(targets))
 
 def predict_images(pred:Predictor, # from `load_bundle`
                    inputs:Sequence[str|Path], # image files and folders; with `labelled`, one folder of class folders
