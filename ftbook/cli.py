@@ -17,8 +17,8 @@ from .folder import ImageFolder
 from .models import create_model, model_norm, resolve_model_name
 from .metrics import classification_metrics
 from .optim import SCHEDS
-from .checkpoint import checkpoint_progress
-from .learner import best_epoch, history_frame
+from .checkpoint import checkpoint_progress, read_checkpoint
+from .learner import best_epoch, chain_histories, history_frame
 from .callbacks import EarlyStopping, SaveCheckpoint
 from .tracking import RunFolderLogger, MLflowCallback, _mlflow, WandbCallback, _wandb, run_config
 from .augment import tta_name
@@ -259,7 +259,15 @@ def _end_run(out:Path, created:bool, resuming:bool, e:BaseException):
                                   (out/n).unlink(missing_ok=True)
         return
     status = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed'
+    if status == 'interrupted': _history_from_checkpoint(out)
     _update_run(out, status=status, error=None if status == 'interrupted' else f"{type(e).__name__}: {_one_line(e)}")
+
+def _history_from_checkpoint(out:Path):
+    "Rewrite history.csv from checkpoints/last.pt: a Ctrl+C between the checkpoint and the logger left it one behind."
+    try: ck = read_checkpoint(out/'checkpoints'/'last.pt')
+    except (OSError, ValueError): return                                   # none, or unreadable: leave the file
+    h = chain_histories(*[r['history'] for r in ck.get('stages', [])], ck['history'])
+    if h: atomic_write_text(history_frame(h).to_csv(), out/'history.csv')
 
 # exit status 2: the arguments or the data are wrong (one line says which); any other exception is a bug (exit 1)
 USAGE_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, ImportError, FloatingPointError)
