@@ -36,7 +36,8 @@ def find_images(inputs:Sequence[str|Path], # image files (taken whatever their e
         p = Path(i).expanduser()
         if p.is_file(): add(p); continue
         if not p.is_dir(): raise FileNotFoundError(f"{p}: no such file or folder")
-        for d, subdirs, names in os.walk(p):                   # links to folders are listed, not entered
+        unreadable = lambda e: passed.append((Path(e.filename), f"cannot read this folder: {e.strerror or e}"))
+        for d, subdirs, names in os.walk(p, onerror=unreadable):   # links to folders are listed, not entered
             d = Path(d); subdirs[:] = sorted(s for s in subdirs if not _hidden(s))
             passed += [(d/s, "a link to a folder: not followed (pass the folder itself to include it)")
                        for s in subdirs if (d/s).is_symlink()]
