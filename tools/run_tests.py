@@ -119,6 +119,24 @@ def check_runtime_imports():
                            "(inside a function, or in try/except ImportError with a `pip install` hint)")
     return (not bad), '\n      '.join(bad)
 
+def _import_cell_problem(src:str) -> bool:
+    "Whether nbdev_docs would run this code cell for its imports (as nbdev does) while it also holds other code."
+    if re.search(r'^\s*#\|\s*(export|exports|exporti|exec_doc)\b', src, re.M) or 'nbdev_export()' in src: return False
+    if re.search(r'^\s*#\|\s*eval:\s*false', src, re.M | re.I): return False
+    try: tree = ast.parse('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines()))
+    except SyntaxError: return False
+    is_imp = lambda n: isinstance(n, (ast.Import, ast.ImportFrom))
+    only_imports = all(is_imp(n) or isinstance(n, ast.Try) and all(map(is_imp, n.body)) for n in tree.body)
+    return any(map(is_imp, ast.walk(tree))) and not only_imports
+
+def check_import_cells():
+    "nbdev_docs runs every cell with an import in it to render show_doc: such a cell must hold imports only."
+    bad = [f"{p.relative_to(ROOT)} cell {i}" for p in sorted(ROOT.glob('nbs/**/*.ipynb'))
+           for i, c in enumerate(json.loads(p.read_text())['cells'])
+           if c['cell_type'] == 'code' and _import_cell_problem(''.join(c['source']))]
+    return (not bad), ("cells that mix imports with other code (nbdev_docs runs them on their own and fails; put the "
+                       "imports in a cell of their own): " + ', '.join(bad)) if bad else ''
+
 def check_readme():
     r = run([sys.executable, str(ROOT/'tools'/'readme.py'), '--check'])
     if r.returncode == 0: return True, ''
@@ -291,6 +309,7 @@ def main():
         (f'no line over {MAX_LINE} characters in ftbook/*.py', check_line_length),
         ('module-level imports are runtime requirements', check_runtime_imports),
         ('README.md matches nbs/index.ipynb', check_readme),
+        ('cells with imports hold only imports (nbdev_docs runs them alone)', check_import_cells),
         ('benchmark scripts (bench/) import and parse their arguments', check_bench)]
     if a.plain_env: checks.append(('plain install (no extras) imports every module', check_plain_env))
     for name, fn in checks:
