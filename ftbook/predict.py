@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/09b_predict.ipynb #7ff41773
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, sys, tempfile, time
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
@@ -15,12 +15,12 @@ from .core import CommandParser, atomic_write_text
 from .data import image_to_uint8
 from .folder import IMAGE_EXTENSIONS, _hidden, read_problem
 from .metrics import classification_metrics
-from .export import Predictor, add_bundle_arguments, load_bundle, resolve_bundle_dir
+from .export import Predictor, add_bundle_arguments, export_onnx, load_bundle, resolve_bundle_dir
 from .perf import precision_policy
 
 # %% auto #0
-__all__ = ['find_images', 'labelled_images', 'predict_files', 'labelled_rows', 'score_predictions', 'predict_images',
-           'predict_parser', 'predict_main']
+__all__ = ['ONNX_MIN_FILES', 'find_images', 'labelled_images', 'predict_files', 'labelled_rows', 'score_predictions',
+           'find_inputs', 'predict_images', 'predict_parser', 'predict_main']
 
 # %% ../nbs/api/09b_predict.ipynb #48b49b32
 def find_images(inputs:Sequence[str|Path], # image files (taken whatever their extension) and folders
@@ -130,20 +130,29 @@ def score_predictions(df:pd.DataFrame, # `predict_images(..., labelled=True)` ro
         raise ValueError(f"none of the {labelled} labelled files could be read: see the error column")
     return dict(classification_metrics(targets, probs, classes), n_unreadable=labelled - len(targets))
 
-def predict_images(pred:Predictor, # from `load_bundle`
-                   inputs:Sequence[str|Path], # image files and folders; with `labelled`, one folder of class folders
-                   labelled:bool=False, # read the true class from the subfolder names and score the predictions
-                   bs:int=32, progress:Callable[[int, int], None]|None=None
-                  ) -> tuple[pd.DataFrame, dict|None]:
-    "(one row per file the inputs hold, passed-over files included; the scores if `labelled`, else None)."
+def find_inputs(inputs:Sequence[str|Path], # image files and folders; with `labelled`, one folder of class folders
+                classes:Sequence[str], # the model's classes, in output order
+                labelled:bool=False # read the true class from the subfolder names
+               ) -> tuple[list[Path], list[int]|None, list[tuple[Path, str]]]:
+    "(files, their true class indices or None, files passed over with why); an error if there is no image file."
     if labelled:
         if len(inputs) != 1:
             raise ValueError(f"--eval takes one folder (with one subfolder per class), got {len(inputs)}")
-        files, targets, passed = labelled_images(inputs[0], pred.classes)
+        files, targets, passed = labelled_images(inputs[0], classes)
     else: (files, passed), targets = find_images(inputs), None
     if not files:
         raise ValueError(f"no image files in {', '.join(map(str, inputs))}"
                          f"{f' ({len(passed)} other file(s): {passed[0][0]}, ...)' if passed else ''}")
+    return files, targets, passed
+
+def predict_images(pred:Predictor, # from `load_bundle`
+                   inputs:Sequence[str|Path], # image files and folders; with `labelled`, one folder of class folders
+                   labelled:bool=False, # read the true class from the subfolder names and score the predictions
+                   bs:int=32, progress:Callable[[int, int], None]|None=None,
+                   found:tuple|None=None # `find_inputs(inputs, pred.classes, labelled)`, if already called
+                  ) -> tuple[pd.DataFrame, dict|None]:
+    "(one row per file the inputs hold, passed-over files included; the scores if `labelled`, else None)."
+    files, targets, passed = found or find_inputs(inputs, pred.classes, labelled)
     df = predict_files(pred, files, bs, progress)
     if labelled:
         df.insert(1, 'true', pd.array([pred.classes[t] for t in targets], dtype='string'))
@@ -161,7 +170,8 @@ def predict_parser() -> argparse.ArgumentParser:
                       description="Classify image files and folders with a trained model and write one CSV row per "
                                   "file (predicted class, its probability, every class's probability, or why a file "
                                   "could not be read); with --eval, also score the model on a folder of class "
-                                  "subfolders.")
+                                  f"subfolders. On the CPU, --backend auto runs a model.onnx exported for the run when "
+                                  f"there are {ONNX_MIN_FILES} files or more (onnxruntime is faster there).")
     add_bundle_arguments(p)
     p.add_argument('inputs', metavar='IMAGES', nargs='+', help='image files and folders (searched recursively)')
     p.add_argument('--out', default='predictions.csv', help="the CSV to write ('-': standard output)")
@@ -174,6 +184,17 @@ def predict_parser() -> argparse.ArgumentParser:
     return p
 
 def _metrics_path(out:Path) -> Path: return out.with_name(out.stem + '.metrics.json')
+
+ONNX_MIN_FILES = 32  # --backend auto on the CPU: from this many files on, export the model to ONNX for the run
+
+def _exported_for_this_run(pred:Predictor, bdir:Path, tmp:Path, say:Callable) -> Predictor:
+    "`pred` with its model exported to ONNX in `tmp` and run by onnxruntime, or `pred` itself if that fails."
+    try:
+        f = export_onnx(pred.model, tmp/'model.onnx', size=pred.size)        # checked against PyTorch's logits
+        return load_bundle(bdir, backend='onnx', onnx_file=f, max_pixels=pred.max_pixels)
+    except Exception as e:                                  # no exporter, an unsupported layer: PyTorch does the job
+        say(f"note: the ONNX export for this run failed ({type(e).__name__}: {str(e)[:160]}); predicting with PyTorch")
+        return pred
 
 def _score_text(m:dict) -> str:
     "The score of an --eval run as printed: accuracy with its interval, macro-F1, counts, the confusion matrix."
@@ -200,7 +221,12 @@ def predict_main(argv:list[str]|None=None):
     try:
         bdir = resolve_bundle_dir(a.run_dir)
         pred = load_bundle(bdir, device=a.device, backend=a.backend, precision=a.precision)
-        df, m = predict_images(pred, a.inputs, a.eval, a.bs, progress)
+        found = find_inputs(a.inputs, pred.classes, a.eval)
+        with tempfile.TemporaryDirectory(prefix='ftbook-predict-') as tmp:
+            if a.backend == 'auto' and not pred.is_onnx and pred.device.type == 'cpu' and \
+               len(found[0]) >= ONNX_MIN_FILES:
+                pred = _exported_for_this_run(pred, bdir, Path(tmp), say)
+            df, m = predict_images(pred, a.inputs, a.eval, a.bs, progress, found=found)
     except KeyboardInterrupt: p.exit(130, f"{p.prog}: interrupted; nothing was written\n")
     except (ValueError, OSError, ImportError) as e: p.exit(2, f"{p.prog}: error: {e}\n")
     csv = df.to_csv(index=False, float_format='%.6g')
@@ -209,7 +235,8 @@ def predict_main(argv:list[str]|None=None):
     if m is not None and out is not None: atomic_write_text(json.dumps(m, indent=2), _metrics_path(out))
     n_ok, n_bad = int(df['label'].notna().sum()), int(df['label'].isna().sum())
     dtype = None if pred.is_onnx else precision_policy(pred.device, pred.precision)
-    runs_on = 'onnxruntime' if pred.is_onnx else f"{pred.device}, {'fp32' if dtype is None else str(dtype)[6:]}"
+    runs_on = f"onnxruntime{'' if pred.config.get('onnx') else ', exported for this run'}" if pred.is_onnx else \
+              f"{pred.device}, {'fp32' if dtype is None else str(dtype)[6:]}"
     say(f"predicted {n_ok} image(s) in {time.time() - t0:.1f}s with {bdir} (test-time views {pred.tta}, {runs_on})"
         + (f"; {n_bad} file(s) not predicted: their rows in the CSV say why" if n_bad else ''))
     if m is not None: say(_score_text(m))
