@@ -58,7 +58,6 @@ def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence
     "(None, (H, W)) if `path` looks like a usable image, else (reason, None)."
     if path.suffix.lower() not in extensions: return f"not an image file extension ({path.suffix or 'none'})", None
     try:
-        if path.stat().st_size == 0: return 'empty file (0 bytes)', None
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             with Image.open(path) as img:
@@ -69,13 +68,18 @@ def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence
                 if check == 'verify': img.verify()
         if check == 'decode': load_image(path, max_pixels=max_pixels)
         return None, (h, w)
-    except Exception as e: return read_problem(e), None
+    except Exception as e: return read_problem(e, path), None
 
-def read_problem(e:Exception # what reading an image file raised (`load_image`, PIL)
+def read_problem(e:Exception, # what reading an image file raised (`load_image`, PIL)
+                 path:str|Path|None=None # the file, to tell an empty one from one PIL cannot identify
                 ) -> str:
     "Why an image file could not be read, in words: the reason `ImageFolder.skipped` and `ftbook-predict` give."
     if isinstance(e, Image.DecompressionBombError): return f"refused by PIL's decompression-bomb guard: {e}"
-    if isinstance(e, UnidentifiedImageError): return 'not an image PIL can read (unknown format or broken header)'
+    if isinstance(e, UnidentifiedImageError):
+        try:
+            if path is not None and os.path.getsize(path) == 0: return 'empty file (0 bytes)'
+        except OSError: pass
+        return 'not an image PIL can read (unknown format or broken header)'
     if isinstance(e, ValueError) and str(e).startswith('too large'): return str(e)          # load_image's own guard
     if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return f"cannot open the file: {e.strerror or e}"

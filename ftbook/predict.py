@@ -10,7 +10,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from PIL import UnidentifiedImageError
 from .core import CommandParser, atomic_write_text
 from .data import image_to_uint8
 from .folder import IMAGE_EXTENSIONS, _hidden, read_problem
@@ -78,13 +77,6 @@ def labelled_images(folder:str|Path, # one subfolder per class, named as the mod
     return files, targets, passed
 
 # %% ../nbs/api/09b_predict.ipynb #1be5aac9
-def _why(f:Path, e:Exception) -> str:
-    "`read_problem`, with an empty file called what it is."
-    try:
-        if isinstance(e, UnidentifiedImageError) and f.stat().st_size == 0: return 'empty file (0 bytes)'
-    except OSError: pass
-    return read_problem(e)
-
 def predict_files(pred:Predictor, # from `load_bundle`
                   files:Sequence[str|Path], # image files
                   bs:int=32, # images a batch (each with all its test-time views)
@@ -98,7 +90,7 @@ def predict_files(pred:Predictor, # from `load_bundle`
         ok, imgs = [], []
         for j in range(i, min(i + bs, len(files))):
             try: imgs.append(pred.store(image_to_uint8(files[j], pred.max_pixels))); ok.append(j)
-            except Exception as e: errors[j] = _why(files[j], e)
+            except Exception as e: errors[j] = read_problem(e, files[j])
         if imgs: probs[ok] = pred.predict_proba(imgs, bs).double().numpy()
         if progress is not None: progress(min(i + bs, len(files)), len(files))
     read = ~np.isnan(probs).any(1)
