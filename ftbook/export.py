@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, contextlib, copy, hashlib, io, json, math, statistics, time, warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
@@ -17,7 +17,7 @@ from safetensors.torch import save_model, load_model
 import ftbook
 from .core import atomic_write, atomic_write_text, get_device
 from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name, sees_whole, view_batches
-from .perf import PRECISIONS, autocast_for, onnx_session
+from .perf import PRECISIONS, autocast_for, onnx_session, precision_policy
 from .data import StoreSize, image_to_uint8
 from .models import model_norm
 from .features import add_layer_features, feature_layers
@@ -26,7 +26,7 @@ from .lora import adapter_names, merge_lora
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ONNX_FILE', 'BACKENDS', 'merged_copy',
            'export_bundle', 'read_bundle_config', 'Predictor', 'load_bundle', 'is_bundle', 'resolve_bundle_dir',
-           'add_bundle_arguments', 'onnx_parity', 'export_onnx', 'compare_latency']
+           'add_bundle_arguments', 'onnx_parity', 'export_onnx', 'auto_onnx', 'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
 BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 5   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
@@ -252,6 +252,14 @@ class Predictor:
         p, i = self.predict_proba(image)[0].topk(topk)
         return [dict(label=self.classes[j], index=int(j), probability=float(q)) for q, j in zip(p, i)]
 
+    @property
+    def runs_on(self) -> str:
+        "What runs the model, in words: 'onnxruntime' (with ', exported for this run') or the device and dtype."
+        if self.is_onnx:
+            return 'onnxruntime' + (', exported for this run' if self.config and not self.config.get('onnx') else '')
+        dtype = precision_policy(self.device, self.precision)
+        return f"{self.device}, {'fp32' if dtype is None else str(dtype).removeprefix('torch.')}"
+
     def __repr__(self):
         kind = 'onnxruntime' if self.is_onnx else type(self.model).__name__
         t = '' if self.temperature == 1 else f", temperature={self.temperature:.3g}"
@@ -327,8 +335,9 @@ def add_bundle_arguments(p:argparse.ArgumentParser # the parser of a program tha
     p.add_argument('run_dir', metavar='RUN_DIR',
                    help='a run folder of ftbook-finetune (with bundle/ in it) or a bundle folder')
     p.add_argument('--backend', default='auto', choices=BACKENDS,
-                   help="what runs the model: 'auto' is onnxruntime when the bundle has model.onnx (ftbook-finetune "
-                        "--onnx) and the device is the CPU, else torch")
+                   help="what runs the model: 'auto' is onnxruntime on the CPU (the bundle's model.onnx, from "
+                        "ftbook-finetune --onnx, or else an export made for this run, if it succeeds) and torch on "
+                        "a GPU")
     p.add_argument('--device', default=None, help='torch backend: cpu, cuda, mps (None: the best available)')
     p.add_argument('--precision', default='auto', choices=PRECISIONS,
                    help="torch backend: 'auto' runs bf16 where the device has it natively; 'fp32' never does")
@@ -379,6 +388,23 @@ def export_onnx(model:nn.Module, # a trained model (LoRA adapters get merged)
         raise RuntimeError(f"the ONNX model's logits differ from PyTorch's by up to {err:.2e} of their size > "
                            f"atol={atol:g}; try another opset or dynamo=False, or raise atol if that is acceptable")
     return path
+
+# %% ../nbs/api/09_export.ipynb #0aa7282d
+def auto_onnx(pred:Predictor, # from `load_bundle` (or built directly)
+              backend:str, # the backend asked for: only 'auto' exports
+              folder:str|Path, # where the export is written; it must outlive the returned `Predictor`'s use
+              say:Callable[[str], None]=print # shows the note when the export fails
+             ) -> Predictor:
+    "With backend 'auto' and PyTorch on the CPU: `pred` exported to `folder` and run by onnxruntime; else `pred`."
+    if backend != 'auto' or pred.is_onnx or pred.device.type != 'cpu': return pred
+    try:
+        f = export_onnx(pred.model, Path(folder)/ONNX_FILE, size=pred.size)      # checked against PyTorch's logits
+        be = pred.batch_eval
+        return Predictor(onnx_session(f), pred.classes, pred.size, be.mean, be.std, be.crop_pct,
+                         max_pixels=pred.max_pixels, config=pred.config, temperature=pred.temperature, tta=pred.tta)
+    except Exception as e:                                  # no exporter, an unsupported layer: PyTorch does the job
+        say(f"note: the ONNX export failed ({type(e).__name__}: {str(e)[:160]}); running the model with PyTorch")
+        return pred
 
 # %% ../nbs/api/09_export.ipynb #7b2d979b
 def compare_latency(model:nn.Module, # the PyTorch model

@@ -14,8 +14,7 @@ from .core import CommandParser, atomic_write_text
 from .data import image_to_uint8
 from .folder import IMAGE_EXTENSIONS, _hidden, read_problem
 from .metrics import classification_metrics
-from .export import Predictor, add_bundle_arguments, export_onnx, load_bundle, resolve_bundle_dir
-from .perf import precision_policy
+from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 
 # %% auto #0
 __all__ = ['ONNX_MIN_FILES', 'find_images', 'labelled_images', 'predict_files', 'labelled_rows', 'score_predictions',
@@ -179,15 +178,6 @@ def _metrics_path(out:Path) -> Path: return out.with_name(out.stem + '.metrics.j
 
 ONNX_MIN_FILES = 32  # --backend auto on the CPU: from this many files on, export the model to ONNX for the run
 
-def _exported_for_this_run(pred:Predictor, bdir:Path, tmp:Path, say:Callable) -> Predictor:
-    "`pred` with its model exported to ONNX in `tmp` and run by onnxruntime, or `pred` itself if that fails."
-    try:
-        f = export_onnx(pred.model, tmp/'model.onnx', size=pred.size)        # checked against PyTorch's logits
-        return load_bundle(bdir, backend='onnx', onnx_file=f, max_pixels=pred.max_pixels)
-    except Exception as e:                                  # no exporter, an unsupported layer: PyTorch does the job
-        say(f"note: the ONNX export for this run failed ({type(e).__name__}: {str(e)[:160]}); predicting with PyTorch")
-        return pred
-
 def _score_text(m:dict) -> str:
     "The score of an --eval run as printed: accuracy with its interval, macro-F1, counts, the confusion matrix."
     (lo, hi), bad = m['accuracy_ci95'], m['n_unreadable']
@@ -215,9 +205,7 @@ def predict_main(argv:list[str]|None=None):
         pred = load_bundle(bdir, device=a.device, backend=a.backend, precision=a.precision)
         found = find_inputs(a.inputs, pred.classes, a.eval)
         with tempfile.TemporaryDirectory(prefix='ftbook-predict-') as tmp:
-            if a.backend == 'auto' and not pred.is_onnx and pred.device.type == 'cpu' and \
-               len(found[0]) >= ONNX_MIN_FILES:
-                pred = _exported_for_this_run(pred, bdir, Path(tmp), say)
+            if len(found[0]) >= ONNX_MIN_FILES: pred = auto_onnx(pred, a.backend, tmp, say)
             df, m = predict_images(pred, a.inputs, a.eval, a.bs, progress, found=found)
     except KeyboardInterrupt: p.exit(130, f"{p.prog}: interrupted; nothing was written\n")
     except (ValueError, OSError, ImportError) as e: p.exit(2, f"{p.prog}: error: {e}\n")
@@ -226,10 +214,7 @@ def predict_main(argv:list[str]|None=None):
     else: atomic_write_text(csv, out)
     if m is not None and out is not None: atomic_write_text(json.dumps(m, indent=2), _metrics_path(out))
     n_ok, n_bad = int(df['label'].notna().sum()), int(df['label'].isna().sum())
-    dtype = None if pred.is_onnx else precision_policy(pred.device, pred.precision)
-    runs_on = f"onnxruntime{'' if pred.config.get('onnx') else ', exported for this run'}" if pred.is_onnx else \
-              f"{pred.device}, {'fp32' if dtype is None else str(dtype)[6:]}"
-    say(f"predicted {n_ok} image(s) in {time.time() - t0:.1f}s with {bdir} (test-time views {pred.tta}, {runs_on})"
+    say(f"predicted {n_ok} image(s) in {time.time() - t0:.1f}s with {bdir} (test-time views {pred.tta}, {pred.runs_on})"
         + (f"; {n_bad} file(s) not predicted: their rows in the CSV say why" if n_bad else ''))
     if m is not None: say(_score_text(m))
     if out is not None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/09a_serve.ipynb #88aa00b4
 from __future__ import annotations
-import argparse, importlib, io, json, socket, sys, threading, time, warnings
+import argparse, importlib, io, json, socket, sys, tempfile, threading, time, warnings
 from pathlib import Path
 from typing import Literal
 import torch
@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 import ftbook
 from .core import CommandParser
 from .data import image_to_uint8
-from .export import Predictor, add_bundle_arguments, load_bundle, resolve_bundle_dir
+from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
     from fastapi import FastAPI, File, Query, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
@@ -228,7 +228,7 @@ class ServerThread:
 def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` subfolder
           host:str='127.0.0.1', # interface to listen on (loopback: this machine only)
           port:int=8000, # TCP port (0: any free port)
-          backend:str='auto', # 'auto' (onnxruntime if the bundle has model.onnx and runs on the CPU), 'torch', 'onnx'
+          backend:str='auto', # 'auto' (onnxruntime on the CPU, see `auto_onnx`; torch on a GPU), 'torch', 'onnx'
           device:str|None=None, # torch backend: 'cpu', 'cuda', ... (None: the best available)
           max_upload_bytes:int=DEFAULT_MAX_UPLOAD_BYTES, max_pixels:int=DEFAULT_MAX_PIXELS, topk:int=3,
           precision:str='auto'): # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
@@ -236,15 +236,17 @@ def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` 
     _check_serve_deps()
     bdir = resolve_bundle_dir(run_dir)
     pred = load_bundle(bdir, device=device, backend=backend, precision=precision)
-    app = create_app(pred, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, topk=topk)
-    sock = _listen(host, port); port = sock.getsockname()[1]
-    if host not in ('127.0.0.1', 'localhost', '::1'):
-        print(f"warning: listening on {host}: other machines can reach this service, which has no authentication",
-              file=sys.stderr)
-    print(f"ftbook-serve: {pred.config.get('architecture')} ({len(pred.classes)} classes) from {bdir} on "
-          f"http://{host}:{port} (POST /predict, GET /health; Ctrl+C stops)", flush=True)
-    cfg = uvicorn.Config(app, log_level='warning', limit_concurrency=64, timeout_keep_alive=5)
-    uvicorn.Server(cfg).run(sockets=[sock])
+    sock = _listen(host, port); port = sock.getsockname()[1]                # a taken port fails before the export
+    with tempfile.TemporaryDirectory(prefix='ftbook-serve-') as tmp:       # an ONNX export made at start lives here
+        pred = auto_onnx(pred, backend, tmp, lambda s: print(s, file=sys.stderr, flush=True))
+        app = create_app(pred, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, topk=topk)
+        if host not in ('127.0.0.1', 'localhost', '::1'):
+            print(f"warning: listening on {host}: other machines can reach this service, which has no authentication",
+                  file=sys.stderr)
+        print(f"ftbook-serve: {pred.config.get('architecture')} ({len(pred.classes)} classes; {pred.runs_on}) "
+              f"from {bdir} on http://{host}:{port} (POST /predict, GET /health; Ctrl+C stops)", flush=True)
+        cfg = uvicorn.Config(app, log_level='warning', limit_concurrency=64, timeout_keep_alive=5)
+        uvicorn.Server(cfg).run(sockets=[sock])
 
 # %% ../nbs/api/09a_serve.ipynb #1c0d748f
 def serve_parser() -> argparse.ArgumentParser:
