@@ -397,6 +397,7 @@ def auto_onnx(pred:Predictor, # from `load_bundle` (or built directly)
              ) -> Predictor:
     "With backend 'auto' and PyTorch on the CPU: `pred` exported to `folder` and run by onnxruntime; else `pred`."
     if backend != 'auto' or pred.is_onnx or pred.device.type != 'cpu': return pred
+    say("exporting the model to ONNX for onnxruntime, faster on the CPU (--backend torch skips this)")
     try:
         f = export_onnx(pred.model, Path(folder)/ONNX_FILE, size=pred.size)      # checked against PyTorch's logits
         be = pred.batch_eval
