@@ -13,7 +13,7 @@ import ftbook
 from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
 from .core import CommandParser
 from .data import load_elpv, make_dataloaders, stratified_subsample
-from .folder import ImageFolder
+from .folder import ImageFolder, load_splits, split_folders
 from .models import create_model, model_norm, resolve_model_name
 from .metrics import classification_metrics
 from .optim import SCHEDS
@@ -67,9 +67,11 @@ def _settings() -> list[str]:
     "The `StrategyConfig` fields that are `ftbook-finetune` flags."
     return _cli_fields(StrategyConfig, skip=_SET_BY_RUN)
 
-def _load_data(data:str, classes:int|None):
-    "The dataset named by `--data`: 'elpv' or a folder with one subfolder per class (checked by `_check_arguments`)."
-    return load_elpv(n_classes=classes or 4) if data == 'elpv' else ImageFolder(Path(data).expanduser())
+def _load_data(data:str, classes:int|None) -> dict:
+    "{'train': dataset} for 'elpv' or a folder of class folders; with 'valid'/'test' too for a folder split already."
+    if data == 'elpv': return {'train': load_elpv(n_classes=classes or 4)}
+    root = Path(data).expanduser()                                     # checked by `_check_arguments`
+    return load_splits(root) if split_folders(root) else {'train': ImageFolder(root)}
 
 def _json(v):
     "Plain JSON values for the recorded configuration."
@@ -277,13 +279,13 @@ def _one_line(e:BaseException) -> str:
     return lines[0] if lines else type(e).__name__
 
 # %% ../nbs/api/10_cli.ipynb #6748d266
-def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder with one subfolder per class
+def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or one split in train/, valid/, test/
              out:str='runs/finetune', # folder for metrics, history, plots, the checkpoint and the bundle
              strategy:str='lp', # how to train: a name in `ftbook.strategies.STRATEGIES` ('lp': see `ftbook.probe`)
              size:int=224, # image side in pixels (the ImageNet size; 128 makes the epochs of training strategies short)
              test_size:int|None=None, # evaluation/bundle side (default: size); larger: train low, test high
              bs:int=32, # batch size (lowered to half the training set for tiny datasets)
-             valid_pct:float=0.2, # share of every class held out for validation
+             valid_pct:float=0.2, # share of every class held out for validation (unless --data has a valid/ folder)
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
              classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
              balanced:bool=False, # sample every class equally often
@@ -315,12 +317,23 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
         try: need()
         except ImportError: raise ImportError(f"--{flag} needs the {flag} package: pip install {flag}") from None
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
-    ds = _load_data(str(data), classes)
+    sets = _load_data(str(data), classes)                             # 'train', and 'valid'/'test' if split already
+    ds = sets['train']
     if limit and limit > len(ds):
-        raise ValueError(f"--limit {limit} is more than the {len(ds)} images in {data}; pass a smaller --limit, or "
-                         "leave it out to use every image")
-    if limit: ds = ds.subset(stratified_subsample(ds.targets, int(limit), seed=cfg.seed))
-    data_id = _fingerprint(ds)
+        raise ValueError(f"--limit {limit} is more than the {len(ds)} {'training ' * (len(sets) > 1)}images in "
+                         f"{data}; pass a smaller --limit, or leave it out to use every image")
+    if limit:                                                         # valid/ and test/ shrink in proportion
+        keep = lambda d: int(limit) if d is ds else min(len(d), max(1, round(limit * len(d) / len(ds))))
+        sets = {k: d.subset(stratified_subsample(d.targets, keep(d), seed=cfg.seed)) for k, d in sets.items()}
+        ds = sets['train']
+    valid_ds, test_ds = sets.get('valid'), sets.get('test')
+    if len(sets) > 1:
+        print(f"ftbook-finetune: {data} is split already: "
+              + ', '.join(f"{'training on' if k == 'train' else 'validating on' if k == 'valid' else 'testing on'} "
+                          f"{d.path.name}/ ({len(d)} images)" for k, d in sets.items())
+              + ('' if valid_ds is not None else f"; {valid_pct:.0%} of {ds.path.name}/ held out for validation"),
+              file=sys.stderr)
+    data_id = _fingerprint(ds) | {k: _fingerprint(d) for k, d in sets.items() if k != 'train'}
     if record is not None: _compare_data(record['data'], data_id, out)
     can_resume = resume and (out/'checkpoints'/'last.pt').is_file()
     if resume and not can_resume:
@@ -330,10 +343,10 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
     cfg = dataclasses.replace(cfg, pretrained=pre, freeze_epochs=min(cfg.freeze_epochs, cfg.epochs - 1),
                               device=str(dev), progress=not quiet, resume=True if can_resume else None)
     run.update(data=requested['data'], classes=classes or (4 if data == 'elpv' else None), resume=bool(can_resume))
-    run['bs'] = bs = min(bs, max(1, int(len(ds) * (1 - valid_pct)) // 2))
+    run['bs'] = bs = min(bs, max(1, (len(ds) if valid_ds is not None else int(len(ds) * (1 - valid_pct))) // 2))
     mean, std = model_norm(create_model(cfg.model, num_classes=len(ds.classes), pretrained=pre))  # the weights' norm
     dls = make_dataloaders(ds, valid_pct=valid_pct, size=size, bs=bs, mean=mean, std=std, seed=cfg.seed,
-                           num_workers=workers, balanced=balanced, valid_size=test_size)
+                           num_workers=workers, balanced=balanced, valid_size=test_size, valid_ds=valid_ds)
     config = {k: _json(v) for k, v in {**vars(cfg), **run}.items() if k in run or k in _settings()}
     new = dict(format=RUN_FORMAT, format_version=1, arguments=requested, data=data_id, settings=config,
                ftbook_version=ftbook.__version__)
@@ -354,7 +367,11 @@ def finetune(data:str='elpv', # 'elpv' (bundled solar-cell images) or a folder w
             res['probe'] = {k: learn.probe[k] for k in ('tta', 'C', 'tau', 'layers', 'score', 'cv_score', 'folds')}
         trainable, total = count_params(learn.model)
         best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
-        skipped = [dict(file=f, reason=r) for f, r in getattr(ds, 'skipped', [])]
+        if test_ds is not None:                                        # scored once, by the final model
+            tp, tt, _ = learn.get_preds(dls.eval_loader(test_ds), tta=learn.tta)
+            res['test'] = classification_metrics(tt, tp, dls.classes) | dict(n_images=len(test_ds))
+        if len(sets) > 1: res['split_folders'] = {k: d.path.name for k, d in sets.items()}
+        skipped = [dict(file=f, reason=r) for d in sets.values() for f, r in getattr(d, 'skipped', [])]
         res.update(n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), n_skipped=len(skipped), skipped=skipped,
                    trainable_params=trainable, total_params=total, epochs_run=len(learn.history),
                    best_epoch=int(best), seconds=round(time.time()-t0, 1), device=str(dev), classes=list(dls.classes),
@@ -458,9 +475,15 @@ def finetune_main(argv:list[str]|None=None):
                   f"the data; the full traceback is in {log})\n")
     views = '' if res['tta'] == 'none' else f", test-time views {res['tta']}"
     lo, hi = res['accuracy_ci95']
+    parts = res.get('split_folders', {})
+    held = f"images of {parts['valid']}/" if 'valid' in parts else 'held-out images'
     print(f"accuracy {res['accuracy']:.3f} (95% interval {lo:.3f}-{hi:.3f})  macro-F1 {res['macro_f1']:.3f}  "
-          f"({res['n_valid']} held-out images{views}, "
+          f"({res['n_valid']} {held}{views}, "
           f"best epoch {res['best_epoch']}, {res['seconds']:.0f}s on {res['device']})")
+    if 'test' in res:
+        t = res['test']; lo, hi = t['accuracy_ci95']
+        print(f"test: accuracy {t['accuracy']:.3f} (95% interval {lo:.3f}-{hi:.3f})  macro-F1 {t['macro_f1']:.3f}  "
+              f"({t['n_images']} images of {parts['test']}/, scored once by the final model)")
     if 'leakage' in res:
         lk = res['leakage']
         print(f"leakage check: {lk['exact']} held-out images are exact copies of training images, "

@@ -315,10 +315,10 @@ class DataLoaders:
                  mean:Sequence[float]=(0.5,) * 3, std:Sequence[float]=(0.5,) * 3, # the normalisation the batches carry
                  size:int|None=None, # image side in the batches
                  n_skipped:int=0, # files the dataset could not use
-                 train_idx=None, valid_idx=None): # positions of both parts in the source dataset
+                 train_idx=None, valid_idx=None): # positions of both parts in their source dataset(s)
         self.train, self.valid, self.classes = train, valid, list(classes)
         self.mean, self.std, self.size, self.n_skipped = tuple(mean), tuple(std), size, n_skipped
-        self.train_idx, self.valid_idx = train_idx, valid_idx                  # positions in the source dataset
+        self.train_idx, self.valid_idx = train_idx, valid_idx                  # positions in the source(s)
     @property
     def train_ds(self): return self.train.dataset
     @property
@@ -330,7 +330,8 @@ class DataLoaders:
         "An unshuffled loader over `ds` with the evaluation transform (the training images without augmentation)."
         ds, bs = self.train_ds if ds is None else ds, bs or self.valid.batch_size or 64
         if isinstance(self.valid, TfmLoader):
-            if hasattr(ds, 'transform') and hasattr(ds, 'subset'): ds = ds.subset(np.arange(len(ds)))
+            if hasattr(ds, 'transform') and hasattr(ds, 'subset'):             # a raw dataset (e.g. a test/ folder)
+                ds = ds.subset(np.arange(len(ds)), None if ds.transform is not None else self.valid_ds.transform)
             return TfmLoader(DataLoader(ds, bs, shuffle=False), self.valid.tfm, self.valid.device)
         vds = self.valid_ds
         if hasattr(ds, 'subset') and hasattr(vds, 'transform'): ds = ds.subset(np.arange(len(ds)), vds.transform)
@@ -349,6 +350,7 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
                      num_workers:int=0, # loader worker processes (0: load in the training process)
                      balanced:bool=False, # draw classes equally often (`class_balanced_sampler`) instead of shuffling
                      valid_idx:Sequence[int]|None=None, # a fixed validation set (positions in `ds`) instead of a split
+                     valid_ds:ImageDataset|None=None, # a separate validation set (same classes): all of `ds` trains
                      train_tfms:Callable|None=None, # training transform (default `get_transforms(size, True, ...)`)
                      valid_tfms:Callable|None=None, # validation transform (default `get_transforms(size, False, ...)`)
                      drop_last:bool=True, # drop the last incomplete training batch
@@ -365,7 +367,15 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     vsize = size if valid_size is None else valid_size
     if isinstance(vsize, bool) or not isinstance(vsize, (int, np.integer)) or vsize < 1:
         raise ValueError(f"valid_size must be a positive int (the side of the validation images), got {valid_size!r}")
-    if valid_idx is None: train_idx, valid_idx = stratified_split(ds.targets, valid_pct, seed)
+    if valid_ds is not None:                                       # e.g. the valid/ folder of a dataset split already
+        if valid_idx is not None: raise ValueError("pass valid_idx or valid_ds, not both")
+        if not isinstance(valid_ds, ImageDataset): raise TypeError(f"valid_ds must be an ImageDataset, got "
+                                                                   f"{type(valid_ds).__name__}")
+        if list(valid_ds.classes) != list(ds.classes):
+            raise ValueError(f"valid_ds has the classes {list(valid_ds.classes)}, ds {list(ds.classes)}: they must be "
+                             "the same, in the same order (ImageFolder(..., classes=ds.classes))")
+        train_idx, valid_idx = np.arange(len(ds)), np.arange(len(valid_ds))
+    elif valid_idx is None: train_idx, valid_idx = stratified_split(ds.targets, valid_pct, seed)
     else:
         valid_idx = np.asarray(valid_idx, dtype=np.int64)
         distinct = valid_idx.ndim == 1 and valid_idx.size and len(np.unique(valid_idx)) == len(valid_idx)
@@ -383,7 +393,8 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
         augment = BatchAugment(size, mean, std, seed=seed, **tfm_kwargs)           # checks the arguments early
         train_tfms = StoreSize(resize_size(size, crop_pct))                         # uint8, a common square side
         valid_tfms = StoreSize(resize_size(vsize, crop_pct))
-    train_ds, valid_ds = ds.subset(train_idx, train_tfms), ds.subset(valid_idx, valid_tfms)
+    sources = [ds] if valid_ds is None else [ds, valid_ds]
+    train_ds, valid_ds = ds.subset(train_idx, train_tfms), sources[-1].subset(valid_idx, valid_tfms)
     if drop_last and bs > len(train_ds):
         raise ValueError(f"bs={bs} is larger than the training set ({len(train_ds)} images), so drop_last=True "
                          "leaves no batch at all: lower bs or pass drop_last=False")
@@ -396,8 +407,8 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
     if not per_image:
         train = TfmLoader(train, augment, device)
         valid = TfmLoader(valid, BatchEval(vsize, mean, std, crop_pct), device)
-    return DataLoaders(train, valid, ds.classes, mean, std, vsize, len(getattr(ds, 'skipped', [])), train_idx,
-                       valid_idx)
+    return DataLoaders(train, valid, ds.classes, mean, std, vsize, sum(len(getattr(d, 'skipped', [])) for d in sources),
+                       train_idx, valid_idx)
 
 # %% ../nbs/api/01_data.ipynb #7cb2cdf4
 def gives_whole(dl) -> bool:

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from .data import ImageDataset, load_image, _decode_many
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'read_problem', 'ImageFolder']
+__all__ = ['IMAGE_EXTENSIONS', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
 
 # %% ../nbs/api/01a_folder.ipynb #2ca8d293
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
@@ -86,6 +86,28 @@ def read_problem(e:Exception, # what reading an image file raised (`load_image`,
     return f"corrupt or truncated: {e}"
 
 # %% ../nbs/api/01a_folder.ipynb #1625c959
+SPLIT_NAMES = {'train': ('train', 'training'), 'valid': ('valid', 'val', 'validation', 'dev'),  # any case
+               'test': ('test', 'testing')}
+
+def split_folders(path:str|Path # a data folder
+                 ) -> dict[str, Path]:
+    "{'train': path/'train', 'valid': ..., 'test': ...} when `path` is split already into such folders, else {}."
+    root = Path(path).expanduser()
+    if not root.is_dir(): return {}
+    subs = sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name)
+    role = {n: r for r, names in SPLIT_NAMES.items() for n in names}
+    if not subs or any(d.name.lower() not in role for d in subs): return {}            # class folders (or a mix)
+    found: dict[str, Path] = {}
+    for d in subs:
+        r = role[d.name.lower()]
+        if r in found:
+            raise ValueError(f"{root} has two {r} folders, {found[r].name}/ and {d.name}/: merge them or remove one")
+        found[r] = d
+    has_classes = lambda d: any(e.is_dir() and not _hidden(e.name) for e in d.iterdir())
+    if 'train' not in found or len(found) < 2 or not has_classes(found['train']): return {}
+    return {r: found[r] for r in SPLIT_NAMES if r in found}
+
+# %% ../nbs/api/01a_folder.ipynb #272bbf04
 class ImageFolder(ImageDataset):
     "Images in `path/<class>/...` (one subfolder per class); unusable files are skipped and listed in `.skipped`."
     def __init__(self,
@@ -96,8 +118,10 @@ class ImageFolder(ImageDataset):
                  check:str='verify', # scan-time check: 'header', 'verify' (default) or 'decode' (full, slowest)
                  max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # skip images with more pixels (decompression-bomb guard)
                  extensions:Sequence[str]=IMAGE_EXTENSIONS, # file extensions treated as images (lower case)
-                 on_load_error:str='substitute'): # a file failing at load time: 'substitute' a grey image, or 'raise'
+                 on_load_error:str='substitute', # a file failing at load time: 'substitute' a grey image, or 'raise'
+                 names_from:str|Path|None=None): # `.names` and `.skipped` relative to this folder above `path`
         root = Path(path).expanduser()
+        base = root if names_from is None else Path(names_from).expanduser()
         if not root.exists():
             raise FileNotFoundError(f"{root} does not exist; pass a folder that holds one subfolder per class")
         if not root.is_dir():
@@ -106,6 +130,14 @@ class ImageFolder(ImageDataset):
             raise ValueError(f"check must be 'header', 'verify' or 'decode', got {check!r}")
         if on_load_error not in ('substitute', 'raise'):
             raise ValueError(f"on_load_error must be 'substitute' or 'raise', got {on_load_error!r}")
+        if not _inside(root.absolute(), base.absolute()):
+            raise ValueError(f"names_from={base} must be {root} or a folder above it")
+        splits = split_folders(root) if classes is None else {}
+        if splits:
+            raise ValueError(f"{root} is split already into {', '.join(d.name for d in splits.values())}, each with "
+                             f"its class folders, so these are not classes: load_splits({str(root)!r}) reads them all, "
+                             f"ImageFolder({str(splits['train'])!r}) one (ftbook-finetune --data {root} uses them "
+                             "as they are)")
         self.path, self.size, self.max_pixels, self.on_load_error = root, size, max_pixels, on_load_error
         self.skipped: list[tuple[str, str]] = []
         self._failed: set[str] = set()
@@ -113,14 +145,15 @@ class ImageFolder(ImageDataset):
         for d in sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name):
             t = d.resolve()
             if d.is_symlink() and (_inside(real_root, t) or _inside(t, real_root)):   # a loop, or another class
-                links.append((d.name, f"link to a folder in or above the data folder ({t}); not a class"))
+                links.append((d.relative_to(base).as_posix(), f"link to a folder in or above the data folder ({t}); "
+                              "not a class"))
             else: folders.append(d.name)
         if not folders:
             raise ValueError(f"no class subfolders in {root}: ImageFolder expects {root}/<class name>/<image files>")
         classes = folders if classes is None else [str(c) for c in classes]
-        rel = lambda f: f.relative_to(root).as_posix()
+        rel = lambda f: f.relative_to(base).as_posix()
         for f in sorted(f for f in root.iterdir() if f.is_file() and not _hidden(f.name)):
-            self.skipped.append((f.name, 'not inside a class folder'))
+            self.skipped.append((rel(f), 'not inside a class folder'))
         for f, _ in (f for d in folders if d not in classes for f in _files_under(root/d, root)[0]):
             self.skipped.append((rel(f), 'its folder is not in `classes`'))
         cands, first = [], {}                                 # first: real path -> the file counted for it
@@ -160,7 +193,7 @@ class ImageFolder(ImageDataset):
             warnings.warn(f"class folder(s) {empty} in {root} hold no usable image; they stay in `.classes` with 0 "
                           "samples")
         super().__init__(files, targets, classes, names=files, transform=transform, real_paths=reals)
-        self._sizes, self._reals = sizes, reals                 # per file: (H, W) from the header, the real path
+        self._sizes, self._reals, self._base = sizes, reals, base  # per file: (H, W), the real path; names' folder
 
     def _load_image(self, j:int) -> torch.Tensor:
         rel = self._images[j]
@@ -169,7 +202,37 @@ class ImageFolder(ImageDataset):
             if self.on_load_error == 'raise': raise
             if rel not in self._failed:                          # record and warn once per file
                 self._failed.add(rel); self.skipped.append((rel, f"failed at load time, replaced by a grey image: {e}"))
-                warnings.warn(f"could not load {self.path/rel} ({e}); using a grey placeholder. Recorded in "
+                warnings.warn(f"could not load {self._base/rel} ({e}); using a grey placeholder. Recorded in "
                               "`.skipped`.")
             h, w = (self.size, self.size) if self.size else self._sizes[j]
             return torch.full((3, h, w), 128, dtype=torch.uint8)
+
+# %% ../nbs/api/01a_folder.ipynb #a75062ef
+def load_splits(path:str|Path, # a data folder split into train/ and valid/ and/or test/ (see `split_folders`)
+                **kwargs # passed to every `ImageFolder` (size, check, max_pixels, ...)
+               ) -> dict[str, ImageFolder]:
+    "An `ImageFolder` for each split of `path` ('train', 'valid', 'test'), all with train/'s classes."
+    root = Path(path).expanduser()
+    splits = split_folders(root)
+    if not splits:
+        raise ValueError(f"{root} is not split into a train/ folder and valid/ or test/ folders (names: "
+                         f"{SPLIT_NAMES}); a folder of class folders is read by ImageFolder({str(root)!r})")
+    if 'classes' in kwargs or 'names_from' in kwargs:
+        raise TypeError("load_splits sets classes (train/'s class folders) and names_from (the data folder) itself")
+    train = ImageFolder(splits['train'], names_from=root, **kwargs)
+    out = {'train': train}
+    for r, d in splits.items():
+        if r == 'train': continue
+        sub = [e.name for e in d.iterdir() if e.is_dir() and not _hidden(e.name)]
+        if not sub and r == 'test':
+            warnings.warn(f"{d} holds no class folders, so its images have no labels to score: it is left out "
+                          "(ftbook-predict classifies unlabelled images)")
+            continue
+        extra = sorted(set(sub) - set(train.classes))
+        if extra or not sub:
+            raise ValueError(f"{d} has class folder(s) {extra} that {splits['train']} lacks: a model trained on "
+                             f"{splits['train'].name}/ cannot predict them; rename or remove them" if extra else
+                             f"{d} holds no class folders, so its images have no labels: put them in class folders "
+                             f"as in {splits['train']}")
+        out[r] = ImageFolder(d, classes=train.classes, names_from=root, **kwargs)
+    return out
