@@ -376,7 +376,10 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
                    trainable_params=trainable, total_params=total, epochs_run=len(learn.history),
                    best_epoch=int(best), seconds=round(time.time()-t0, 1), device=str(dev), classes=list(dls.classes),
                    config=config)
-        if not no_leakage: res['leakage'] = _leakage(learn, dls)
+        if not no_leakage:
+            lk = _leakage(learn, dls, {} if test_ds is None else {'test': test_ds})
+            res['leakage'] = lk['valid']
+            if 'test' in lk: res['test']['leakage'] = lk['test']
         res['seconds'] = round(time.time()-t0, 1)
         _write_outputs(out, learn, res, dls.classes)
         _write_bundle(learn, out/'bundle', dls, res, onnx)
@@ -396,11 +399,14 @@ def _write_bundle(learn, path:Path, dls, res:dict, onnx:bool):
         return export_bundle(learn.model, path, **kw)
 
 # %% ../nbs/api/10_cli.ipynb #371e61c6
-def _leakage(learn, dls) -> dict:
-    "`leakage_report` of the training against the held-out images, with the trained model's pre-logit features."
-    ft, _ = extract_features(learn.model, dls.eval_loader(), learn.device)
-    fv, _ = extract_features(learn.model, dls.eval_loader(dls.valid_ds), learn.device)
-    return leakage_report(ft, fv, dls.train_ds, dls.valid_ds)
+def _leakage(learn, dls, others:dict) -> dict:
+    "{'valid': `leakage_report` of the training against the held-out images, name: against `others[name]`, ...}."
+    ft, _ = extract_features(learn.model, dls.eval_loader(), learn.device)     # the trained model's pre-logits
+    out = {}
+    for name, d in {'valid': dls.valid_ds, **others}.items():
+        fv, _ = extract_features(learn.model, dls.eval_loader(d), learn.device)
+        out[name] = leakage_report(ft, fv, dls.train_ds, d)
+    return out
 
 # %% ../nbs/api/10_cli.ipynb #dc7fb158
 def _write_outputs(out:Path, learn, res:dict, classes):
@@ -487,6 +493,10 @@ def finetune_main(argv:list[str]|None=None):
     if 'leakage' in res:
         lk = res['leakage']
         print(f"leakage check: {lk['exact']} held-out images are exact copies of training images, "
+              f"{lk['near_duplicates']} near-duplicates in all (see metrics.json)")
+    if 'leakage' in res.get('test', {}):
+        lk = res['test']['leakage']
+        print(f"leakage check of {parts['test']}/: {lk['exact']} test images are exact copies of training images, "
               f"{lk['near_duplicates']} near-duplicates in all (see metrics.json)")
     print(f"results in {out.resolve()}: metrics.json, history.csv, loss_curve.png, confusion_matrix.png, "
           "model.pt, bundle/")
