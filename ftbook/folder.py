@@ -20,6 +20,8 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.p
 
 def _hidden(name:str) -> bool: return name.startswith(('.', '__'))
 
+def _has_folders(d:Path) -> bool: return any(e.is_dir() and not _hidden(e.name) for e in d.iterdir())
+
 def _inside(p:Path, folder:Path) -> bool: return p == folder or folder in p.parents
 
 def _files_under(folder:Path, # a class folder
@@ -88,6 +90,7 @@ def read_problem(e:Exception, # what reading an image file raised (`load_image`,
 # %% ../nbs/api/01a_folder.ipynb #1625c959
 SPLIT_NAMES = {'train': ('train', 'training'), 'valid': ('valid', 'val', 'validation', 'dev'),  # any case
                'test': ('test', 'testing')}
+_SPLIT_ROLE = {n: r for r, names in SPLIT_NAMES.items() for n in names}          # folder name -> split
 
 def split_folders(path:str|Path # a data folder
                  ) -> dict[str, Path]:
@@ -95,16 +98,14 @@ def split_folders(path:str|Path # a data folder
     root = Path(path).expanduser()
     if not root.is_dir(): return {}
     subs = sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name)
-    role = {n: r for r, names in SPLIT_NAMES.items() for n in names}
-    if not subs or any(d.name.lower() not in role for d in subs): return {}            # class folders (or a mix)
+    if not subs or any(d.name.lower() not in _SPLIT_ROLE for d in subs): return {}     # class folders (or a mix)
     found: dict[str, Path] = {}
     for d in subs:
-        r = role[d.name.lower()]
+        r = _SPLIT_ROLE[d.name.lower()]
         if r in found:
             raise ValueError(f"{root} has two {r} folders, {found[r].name}/ and {d.name}/: merge them or remove one")
         found[r] = d
-    has_classes = lambda d: any(e.is_dir() and not _hidden(e.name) for e in d.iterdir())
-    if 'train' not in found or len(found) < 2 or not has_classes(found['train']): return {}
+    if 'train' not in found or len(found) < 2 or not _has_folders(found['train']): return {}
     return {r: found[r] for r in SPLIT_NAMES if r in found}
 
 # %% ../nbs/api/01a_folder.ipynb #272bbf04
@@ -132,12 +133,6 @@ class ImageFolder(ImageDataset):
             raise ValueError(f"on_load_error must be 'substitute' or 'raise', got {on_load_error!r}")
         if not _inside(root.absolute(), base.absolute()):
             raise ValueError(f"names_from={base} must be {root} or a folder above it")
-        splits = split_folders(root) if classes is None else {}
-        if splits:
-            raise ValueError(f"{root} is split already into {', '.join(d.name for d in splits.values())}, each with "
-                             f"its class folders, so these are not classes: load_splits({str(root)!r}) reads them all, "
-                             f"ImageFolder({str(splits['train'])!r}) one (ftbook-finetune --data {root} uses them "
-                             "as they are)")
         self.path, self.size, self.max_pixels, self.on_load_error = root, size, max_pixels, on_load_error
         self.skipped: list[tuple[str, str]] = []
         self._failed: set[str] = set()
@@ -150,6 +145,17 @@ class ImageFolder(ImageDataset):
             else: folders.append(d.name)
         if not folders:
             raise ValueError(f"no class subfolders in {root}: ImageFolder expects {root}/<class name>/<image files>")
+        splits = split_folders(root) if classes is None else {}
+        alike = [d for d in folders if classes is None and d.lower() in _SPLIT_ROLE and _has_folders(root/d)]
+        if not splits and len(alike) >= 2:                 # e.g. train/, test/ and a stray folder next to them
+            warnings.warn(f"the class folders {alike} of {root} are named like dataset splits and hold folders of "
+                          f"their own: if they are splits, leave only them in {root} (then load_splits and "
+                          "ftbook-finetune read them as splits) or pass one of them")
+        if splits:
+            raise ValueError(f"{root} is split already into {', '.join(d.name for d in splits.values())}, each with "
+                             f"its class folders, so these are not classes: load_splits({str(root)!r}) reads them all, "
+                             f"ImageFolder({str(splits['train'])!r}) one (ftbook-finetune --data {root} uses them "
+                             "as they are)")
         classes = folders if classes is None else [str(c) for c in classes]
         rel = lambda f: f.relative_to(base).as_posix()
         for f in sorted(f for f in root.iterdir() if f.is_file() and not _hidden(f.name)):
