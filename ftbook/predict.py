@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from .core import CommandParser, atomic_write_text
 from .data import image_to_uint8
-from .folder import IMAGE_EXTENSIONS, _hidden, read_problem
+from .folder import IMAGE_EXTENSIONS, _hidden, read_problem, split_folders
 from .metrics import classification_metrics
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 
@@ -59,6 +59,10 @@ def labelled_images(folder:str|Path, # one subfolder per class, named as the mod
         raise ValueError(f"{root} has no class subfolders: --eval expects {root}/<class>/<images>, with the model's "
                          f"classes {classes}")
     unknown = [s for s in subs if s not in classes]
+    splits = split_folders(root) if unknown else {}
+    if splits:                                                         # train/, valid/, test/: score one of them
+        raise ValueError(f"{root} is split into {', '.join(d.name + '/' for d in splits.values())} folders of classes: "
+                         f"--eval scores one of them, e.g. {splits.get('test', splits['train'])}")
     if unknown:
         near = {s: c for s in unknown for c in classes if s.strip().lower() == c.strip().lower()}
         raise ValueError(f"{root}: subfolder(s) {unknown} are not classes of this model {classes}"
