@@ -215,9 +215,8 @@ class ImageFolder(ImageDataset):
 
 # %% ../nbs/api/01a_folder.ipynb #a75062ef
 def load_splits(path:str|Path, # a data folder split into train/ and valid/ and/or test/ (see `split_folders`)
-                **kwargs # passed to every `ImageFolder` (size, check, max_pixels, ...)
-               ) -> dict[str, ImageFolder]:
-    "An `ImageFolder` for each split of `path` ('train', 'valid', 'test'), all with train/'s classes."
+                **kwargs): # passed to every `ImageFolder` (size, check, max_pixels, ...)
+    "An `ImageFolder(..., **kwargs)` for each split of `path` ('train', 'valid', 'test'), all with train/'s classes."
     root = Path(path).expanduser()
     splits = split_folders(root)
     if not splits:
