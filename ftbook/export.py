@@ -273,14 +273,12 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
                 backend:str='torch', # 'torch'; 'onnx' to run model.onnx with onnxruntime; 'auto': onnx if the
                                      # bundle has model.onnx and `device` is the CPU, else torch
                 max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
-                precision:str='auto', # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
-                onnx_file:str|Path|None=None # backend 'onnx': run this export of the bundle's model instead of its own
+                precision:str='auto' # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
                ) -> Predictor:
     "A ready `Predictor` from a bundle folder (with the bundle's temperature and test-time views)."
     path = Path(path); cfg = read_bundle_config(path)
     if backend not in BACKENDS: raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     of = path/cfg['onnx'] if cfg.get('onnx') and (path/cfg['onnx']).is_file() else None
-    if onnx_file is not None: of = Path(onnx_file)
     if backend == 'auto': backend = 'onnx' if of and get_device(device).type == 'cpu' else 'torch'
     wf = path/cfg['weights']
     if backend == 'onnx':
@@ -288,7 +286,7 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
             raise FileNotFoundError(f"{path} has no ONNX model: export the bundle with onnx=True, or use "
                                     "backend='torch'")
         fix = "re-export the bundle with onnx=True, or use backend='torch' (--backend torch)"
-        if onnx_file is None: _check_sha256(of, cfg.get('onnx_sha256'), fix)
+        _check_sha256(of, cfg.get('onnx_sha256'), fix)
         try: model = onnx_session(of)
         except ImportError: raise
         except Exception as e:                            # onnxruntime's own errors (e.g. InvalidProtobuf) say little
