@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
-import torch
 from .core import CommandParser, atomic_write_text
 from .data import image_to_uint8
 from .folder import IMAGE_EXTENSIONS, _hidden, read_problem, split_folders
