@@ -43,6 +43,9 @@ on the held-out images. Candidates:
   (AdamW, lr `TAIL_LR`, weight decay 0.01, one-cycle schedule, `TAIL_EPOCHS` epochs, batch 32, cross-entropy on the
   head's logits before the logit adjustment); held-out images are predicted from the head's views as the default
   predicts them.
+- power normalisation: the features' signed square root, sign(x)·√|x| (Perronnin et al. 2010's fix for pooled
+  features whose few large values swamp a linear read-out), before the default's standardisation and probe; views,
+  C and τ by the same CV. No second feature pass.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -69,7 +72,8 @@ from lp_ablation import VIEWS, elpv_pass, features, print_summary
 from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
-              'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned')
+              'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
+              'power normalisation')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
@@ -265,6 +269,7 @@ def main():
     if 'grey-level statistics' in a.candidates:
         g = grey_columns(); other['grey-level statistics'] = torch.cat([f, g], -1)
         print(f"grey-level statistics: +{g.shape[-1]} columns", flush=True)
+    if 'power normalisation' in a.candidates: other['power normalisation'] = f.sign() * f.abs().sqrt()
     if 'last stage fine-tuned' in a.candidates:
         maps, ym, m5, secs4 = stage_maps(); assert torch.equal(y, ym)
         with torch.no_grad():                            # the frozen last stage on the cached maps gives the features

@@ -13,7 +13,7 @@ from .core import get_device
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'ONNX_PACKAGES', 'bf16_native', 'precision_policy', 'autocast_for', 'throughput', 'interleaved',
-           'onnxruntime_available', 'onnx_session', 'OnnxFunction', 'PeakMemory']
+           'onnxruntime_available', 'onnx_session', 'OnnxFunction', 'PeakMemory', 'available_memory']
 
 # %% ../nbs/api/00a_perf.ipynb #9ff30b53
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
@@ -182,3 +182,14 @@ class PeakMemory:
     def __repr__(self):
         peak = f"{self.peak_mb:.1f} MB" if hasattr(self, 'peak_mb') else 'not measured yet'
         return f"PeakMemory({self.device.type}, {self.kind}: {peak})"
+
+# %% ../nbs/api/00a_perf.ipynb #0d76f3ad
+def available_memory() -> int|None:
+    "Bytes of memory available to a new allocation now (Linux `MemAvailable`; elsewhere the physical memory), or None."
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    except (OSError, ValueError): pass
+    try: return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (OSError, ValueError, AttributeError): return None

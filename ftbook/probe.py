@@ -16,10 +16,12 @@ from .augment import TTA_SETS
 from .metrics import macro_f1, accuracy
 from .features import extract_features, add_layer_features, default_feature_layers, feature_layers
 from .data import gives_whole
+from .perf import available_memory
 
 # %% auto #0
-__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'fit_logistic', 'view_probs', 'logit_shift',
-           'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe', 'linear_probe', 'probe_preds']
+__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'PROBE_MEMORY', 'fit_logistic', 'view_probs',
+           'logit_shift', 'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe', 'probe_memory', 'linear_probe',
+           'probe_preds']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
@@ -35,16 +37,18 @@ def fit_logistic(feats, # features [N, D], or [N, V, D]: every view is a trainin
                  max_iter:int=500
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Multinomial logistic regression; the (weight [K, D], bias [K]) of the same function on the *raw* features."
-    X = torch.as_tensor(feats, dtype=torch.float64); y = np.asarray(targets)
-    if X.ndim == 3: y = np.repeat(y, X.shape[1]); X = X.reshape(-1, X.shape[-1])
+    X = torch.as_tensor(feats); y = np.asarray(targets)
+    X = X.to(torch.float64).contiguous() if X.dtype != torch.float64 else X.clone(memory_format=torch.contiguous_format)
+    if X.ndim == 3: y = np.repeat(y, X.shape[1]); X = X.view(-1, X.shape[-1])   # our own copy: standardised in place
     if X.ndim != 2 or len(X) != len(y): raise ValueError(f"features {tuple(X.shape)} do not match {len(y)} targets")
-    if not torch.isfinite(X).all(): raise ValueError("the features hold NaN or inf: check the model and the images")
+    if not torch.isfinite(X.sum(0)).all():                  # a column sum: isfinite(X) would take more memory than X
+        raise ValueError("the features hold NaN or inf: check the model and the images")
     k = int(n_classes or y.max() + 1)
     if len(np.unique(y)) < 2: raise ValueError("a probe needs at least two classes among the training targets")
     mu, sd = X.mean(0), X.std(0).clamp_min(1e-6)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')                 # lbfgs may stop at max_iter within tol: the fit is still used
-        clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-3).fit(((X - mu) / sd).numpy(), y)
+        clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-3).fit(X.sub_(mu).div_(sd).numpy(), y)
     W = torch.zeros(k, X.shape[1], dtype=torch.float64); b = torch.full((k,), -1e4, dtype=torch.float64)
     coef, icpt = torch.from_numpy(clf.coef_), torch.from_numpy(clf.intercept_)
     if len(clf.classes_) == 2: coef, icpt = torch.cat([-coef / 2, coef / 2]), torch.cat([-icpt / 2, icpt / 2])
@@ -108,7 +112,7 @@ def select_probe(feats, # training features [N, V, D] over the views `tta`
                          "chosen (C, tau and the views: --probe-c, --logit-adjust and --tta on the command line)")
     fn, rows = (macro_f1 if score == 'macro_f1' else accuracy), []
     for cand in candidates:
-        idx = _view_index(tta, cand); Xc = X[:, idx]
+        idx = _view_index(tta, cand); Xc = X if idx == list(range(X.shape[1])) else X[:, idx]   # all views: no copy
         for C in Cs:
             oof = oof_logits(Xc, y, C, k, folds, seed)                        # out-of-fold logits per view
             for tau in taus:                                                   # the shift uses the fold's full prior
@@ -142,12 +146,38 @@ def fit_probe(feats, # training features [N, V, D] over the views `tta`
     "`select_probe`, then the chosen head fitted on all training images: `weight`, `bias` (shift folded in), `views`."
     y = np.asarray(targets); k = int(n_classes or y.max() + 1)
     sel = select_probe(feats, y, tta, candidates, Cs, taus, folds, seed, score)
-    idx = _view_index(tta, sel['tta']); X = torch.as_tensor(feats, dtype=torch.float32)[:, idx]
+    idx = _view_index(tta, sel['tta']); X = torch.as_tensor(feats, dtype=torch.float32)
+    if idx != list(range(X.shape[1])): X = X[:, idx]
     W, b = fit_logistic(X, y, sel['C'], n_classes=k)
     p = view_probs(X, W, b)
     train_loss = -p[torch.arange(len(y)), torch.as_tensor(y)].clamp_min(1e-12).log().mean().item()
     return dict(sel, weight=W, bias=b - logit_shift(y, k, sel['tau']), views=idx, train_loss=train_loss,
                 n_train=len(y))
+
+PROBE_MEMORY = 5       # peak memory of the probe / bytes of its float32 features (measured 3.7: features + fit)
+
+def probe_memory(n_images:int, # training images
+                 views:str|Sequence[str], # the views extracted (a name in `TTA_SETS` or a list of view names)
+                 width:int # features per view (the classifier's inputs)
+                ) -> int:
+    "Bytes the probe holds at its peak: its float32 features [N, V, D] times `PROBE_MEMORY` (their copies in the fit)."
+    return PROBE_MEMORY * 4 * n_images * len(TTA_SETS[views] if isinstance(views, str) else views) * width
+
+def _affordable(n:int, width:int, cands:Sequence|None, extract, available:int|None):
+    "The candidates and the views to extract that fit in `available` bytes: fewer views for 'auto', else an error."
+    if available is None or probe_memory(n, extract, width) <= available: return cands, extract
+    gib = lambda v: f"{probe_memory(n, v, width) / 2**30:.1f} GiB"
+    fit = [c for c in cands or [] if probe_memory(n, c, width) <= available]
+    nv = len(TTA_SETS[extract] if isinstance(extract, str) else extract)
+    if not fit:
+        raise ValueError(f"the probe's features of {n} images in {nv} views ({width} numbers each) need about "
+                         f"{gib(extract)} at the fit's peak, and this machine has {available / 2**30:.1f} GiB "
+                         "available: use fewer views (--tta none), fewer images (--limit), or train instead of "
+                         "probing (--strategy finetune streams the images)")
+    warnings.warn(f"the probe's features of {n} images in the {nv} views of {extract!r} would need about "
+                  f"{gib(extract)} and {available / 2**30:.1f} GiB is available: the views are chosen among "
+                  f"{list(fit)} instead ({gib(fit[-1])})")
+    return cands[:cands.index(fit[-1]) + 1], fit[-1]
 
 def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is not changed
                  dls, # image DataLoaders: the probe learns from `dls.train`'s images (evaluation transform)
@@ -170,6 +200,8 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     dl = dls.eval_loader()
     cands = (PROBE_TTA if gives_whole(dl) else PROBE_TTA_CENTRE) if tta == 'auto' else None
     extract = cands[-1] if cands else 'none' if tta is None else tta
+    cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), "in_features", 0), cands, extract,
+                                 available_memory())                     # before the pass, not after it
     feats, y = extract_features(model, dl, device, precision, tta=extract)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
