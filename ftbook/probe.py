@@ -166,17 +166,18 @@ def probe_memory(n_images:int, # training images
 def _affordable(n:int, width:int, cands:Sequence|None, extract, available:int|None):
     "The candidates and the views to extract that fit in `available` bytes: fewer views for 'auto', else an error."
     if available is None or probe_memory(n, extract, width) <= available: return cands, extract
-    gib = lambda v: f"{probe_memory(n, v, width) / 2**30:.1f} GiB"
+    size = lambda b: f"{b / 2**30:.1f} GiB" if b >= 2**30 else f"{b / 2**20:.0f} MiB"
+    need = lambda v: size(probe_memory(n, v, width))
     fit = [c for c in cands or [] if probe_memory(n, c, width) <= available]
     nv = len(TTA_SETS[extract] if isinstance(extract, str) else extract)
     if not fit:
         raise ValueError(f"the probe's features of {n} images in {nv} views ({width} numbers each) need about "
-                         f"{gib(extract)} at the fit's peak, and this machine has {available / 2**30:.1f} GiB "
+                         f"{need(extract)} at the fit's peak, and this machine has {size(available)} "
                          "available: use fewer views (--tta none), fewer images (--limit), or train instead of "
                          "probing (--strategy finetune streams the images)")
     warnings.warn(f"the probe's features of {n} images in the {nv} views of {extract!r} would need about "
-                  f"{gib(extract)} and {available / 2**30:.1f} GiB is available: the views are chosen among "
-                  f"{list(fit)} instead ({gib(fit[-1])})")
+                  f"{need(extract)} and {size(available)} is available: the views are chosen among "
+                  f"{list(fit)} instead ({need(fit[-1])})")
     return cands[:cands.index(fit[-1]) + 1], fit[-1]
 
 def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is not changed
@@ -200,7 +201,7 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     dl = dls.eval_loader()
     cands = (PROBE_TTA if gives_whole(dl) else PROBE_TTA_CENTRE) if tta == 'auto' else None
     extract = cands[-1] if cands else 'none' if tta is None else tta
-    cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), "in_features", 0), cands, extract,
+    cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), 'in_features', 0), cands, extract,
                                  available_memory())                     # before the pass, not after it
     feats, y = extract_features(model, dl, device, precision, tta=extract)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
