@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from .augment import TTA_SETS
+from .augment import TTA_SETS, tta_views
 from .metrics import macro_f1, accuracy
 from .features import extract_features, add_layer_features, default_feature_layers, feature_layers
 from .data import gives_whole
@@ -78,6 +78,10 @@ def _view_index(extracted, candidate) -> list[int]:
     if missing: raise ValueError(f"views {missing} of {candidate!r} were not extracted (extracted: {have})")
     return [have.index(v) for v in want]
 
+def _take_views(X:torch.Tensor, idx:list[int]) -> torch.Tensor:
+    "The views `idx` of features [N, V, D]; `X` itself when they are all of them, in order (no copy)."
+    return X if idx == list(range(X.shape[1])) else X[:, idx]
+
 def oof_logits(feats, # features [N, V, D]
                targets, # class index [N]
                C:float, n_classes:int, folds:int=PROBE_FOLDS, seed:int=0) -> torch.Tensor:
@@ -112,7 +116,7 @@ def select_probe(feats, # training features [N, V, D] over the views `tta`
                          "chosen (C, tau and the views: --probe-c, --logit-adjust and --tta on the command line)")
     fn, rows = (macro_f1 if score == 'macro_f1' else accuracy), []
     for cand in candidates:
-        idx = _view_index(tta, cand); Xc = X if idx == list(range(X.shape[1])) else X[:, idx]   # all views: no copy
+        idx = _view_index(tta, cand); Xc = _take_views(X, idx)
         for C in Cs:
             oof = oof_logits(Xc, y, C, k, folds, seed)                        # out-of-fold logits per view
             for tau in taus:                                                   # the shift uses the fold's full prior
@@ -146,8 +150,7 @@ def fit_probe(feats, # training features [N, V, D] over the views `tta`
     "`select_probe`, then the chosen head fitted on all training images: `weight`, `bias` (shift folded in), `views`."
     y = np.asarray(targets); k = int(n_classes or y.max() + 1)
     sel = select_probe(feats, y, tta, candidates, Cs, taus, folds, seed, score)
-    idx = _view_index(tta, sel['tta']); X = torch.as_tensor(feats, dtype=torch.float32)
-    if idx != list(range(X.shape[1])): X = X[:, idx]
+    idx = _view_index(tta, sel['tta']); X = _take_views(torch.as_tensor(feats, dtype=torch.float32), idx)
     W, b = fit_logistic(X, y, sel['C'], n_classes=k)
     p = view_probs(X, W, b)
     train_loss = -p[torch.arange(len(y)), torch.as_tensor(y)].clamp_min(1e-12).log().mean().item()
@@ -161,7 +164,7 @@ def probe_memory(n_images:int, # training images
                  width:int # features per view (the classifier's inputs)
                 ) -> int:
     "Bytes the probe holds at its peak: its float32 features [N, V, D] times `PROBE_MEMORY` (their copies in the fit)."
-    return PROBE_MEMORY * 4 * n_images * len(TTA_SETS[views] if isinstance(views, str) else views) * width
+    return PROBE_MEMORY * 4 * n_images * len(tta_views(views)) * width
 
 def _affordable(n:int, width:int, cands:Sequence|None, extract, available:int|None):
     "The candidates and the views to extract that fit in `available` bytes: fewer views for 'auto', else an error."
@@ -169,7 +172,7 @@ def _affordable(n:int, width:int, cands:Sequence|None, extract, available:int|No
     size = lambda b: f"{b / 2**30:.1f} GiB" if b >= 2**30 else f"{b / 2**20:.0f} MiB"
     need = lambda v: size(probe_memory(n, v, width))
     fit = [c for c in cands or [] if probe_memory(n, c, width) <= available]
-    nv = len(TTA_SETS[extract] if isinstance(extract, str) else extract)
+    nv = len(tta_views(extract))
     if not fit:
         raise ValueError(f"the probe's features of {n} images in {nv} views ({width} numbers each) need about "
                          f"{need(extract)} at the fit's peak, and this machine has {size(available)} "
