@@ -12,7 +12,7 @@ from fastcore.docments import docments
 import ftbook
 from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
 from .core import CommandParser
-from .data import load_elpv, make_dataloaders, stratified_subsample
+from .data import load_elpv, make_dataloaders, stratified_subsample, check_bit_depth
 from .folder import ImageFolder, load_splits, split_folders
 from .models import create_model, model_norm, resolve_model_name
 from .metrics import classification_metrics
@@ -22,7 +22,8 @@ from .learner import best_epoch, chain_histories, history_frame
 from .callbacks import EarlyStopping, SaveCheckpoint
 from .tracking import RunFolderLogger, MLflowCallback, _mlflow, WandbCallback, _wandb, run_config
 from .augment import tta_name
-from .features import extract_features
+from .features import extract_features, cached_images
+from .probe import probe_preds
 from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
 from .analysis import leakage_report, plot_confusion_matrix
@@ -33,7 +34,7 @@ __all__ = ['RUN_FILE', 'RUN_FORMAT', 'OWN_ENTRIES', 'USAGE_ERRORS', 'finetune', 
            'finetune_main']
 
 # %% ../nbs/api/10_cli.ipynb #4ee5481e
-_SET_BY_RUN = ('progress', 'resume')   # StrategyConfig fields that `finetune` sets from its own arguments
+_SET_BY_RUN = ('progress', 'resume', 'feature_cache')   # StrategyConfig fields that `finetune` sets itself
 
 def _bool_or_str(v:str) -> bool|str:
     "'auto'/'true'/'yes' -> True, 'none'/'false'/'no' -> False, anything else (a file name) as it is."
@@ -67,11 +68,12 @@ def _settings() -> list[str]:
     "The `StrategyConfig` fields that are `ftbook-finetune` flags."
     return _cli_fields(StrategyConfig, skip=_SET_BY_RUN)
 
-def _load_data(data:str, classes:int|None) -> dict:
+def _load_data(data:str, classes:int|None, bit_depth:int|None=None) -> dict:
     "{'train': dataset} for 'elpv' or a folder of class folders; with 'valid'/'test' too for a folder split already."
     if data == 'elpv': return {'train': load_elpv(n_classes=classes or 4)}
     root = Path(data).expanduser()                                     # checked by `_check_arguments`
-    return load_splits(root) if split_folders(root) else {'train': ImageFolder(root)}
+    if split_folders(root): return load_splits(root, bit_depth=bit_depth)
+    return {'train': ImageFolder(root, bit_depth=bit_depth)}
 
 def _json(v):
     "Plain JSON values for the recorded configuration."
@@ -106,8 +108,13 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                     (run['strategy'] in STRATEGIES, f"unknown strategy {run['strategy']!r}; choose one of "
                      f"{', '.join(STRATEGIES)}"),
                     (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}"),
+                    (run['bit_depth'] is None or run['data'] != 'elpv', "--bit-depth is for folders of 16-bit grey "
+                     "images, and elpv's are 8-bit: leave it out"),
                     (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}")]:
         if not ok: raise ValueError(msg)
+    try: check_bit_depth(run['bit_depth'])
+    except ValueError: raise ValueError(f"--bit-depth must be a whole number of bits from 1 to 32 (e.g. 12), got "
+                                        f"{run['bit_depth']}") from None
     per_epoch = [f for f, on in (('--ema', cfg.ema), ('--mlflow', run['mlflow']), ('--wandb', run['wandb'])) if on]
     if per_epoch and run['strategy'] == 'lp':                  # options that act on epochs, with one that has none
         raise ValueError(f"{' and '.join(per_epoch)} act{'s' * (len(per_epoch) == 1)} on training epochs, and "
@@ -251,9 +258,13 @@ def _start_run(out:Path, record:dict|None, overwrite:bool, new:dict) -> bool:
                       settings=new['settings'])
     return created
 
+def _features_saved(out:Path) -> int:
+    "How many training images' features an interrupted `lp` run saved in `out` (0 if none)."
+    return cached_images(out/'checkpoints'/'features'/'train')
+
 def _end_run(out:Path, created:bool, resuming:bool, e:BaseException):
-    "After a failure: leave no trace of a run that saved no epoch and failed for its arguments or data, or record it."
-    nothing_saved = not (out/'checkpoints'/'last.pt').exists()
+    "After a failure: leave no trace of a run that saved nothing and failed for its arguments or data, or record it."
+    nothing_saved = not (out/'checkpoints'/'last.pt').exists() and not _features_saved(out)
     if nothing_saved and not resuming and isinstance(e, (KeyboardInterrupt,) + USAGE_ERRORS):
         if created: shutil.rmtree(out, ignore_errors=True)
         else:
@@ -288,6 +299,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
              valid_pct:float=0.2, # share of every class held out for validation (unless --data has a valid/ folder)
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
              classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
+             bit_depth:int|None=None, # 16-bit grey images that hold fewer bits, e.g. 12: 0..4095 read as 0..255
              balanced:bool=False, # sample every class equally often
              patience:int|None=None, # early-stopping patience in epochs (default: train all epochs, keep the best)
              workers:int=0, # data-loader worker processes
@@ -317,7 +329,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
         try: need()
         except ImportError: raise ImportError(f"--{flag} needs the {flag} package: pip install {flag}") from None
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
-    sets = _load_data(str(data), classes)                             # 'train', and 'valid'/'test' if split already
+    sets = _load_data(str(data), classes, bit_depth)                  # 'train', and 'valid'/'test' if split already
     ds = sets['train']
     if limit and limit > len(ds):
         raise ValueError(f"--limit {limit} is more than the {len(ds)} {'training ' * (len(sets) > 1)}images in "
@@ -335,13 +347,17 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
               file=sys.stderr)
     data_id = _fingerprint(ds) | {k: _fingerprint(d) for k, d in sets.items() if k != 'train'}
     if record is not None: _compare_data(record['data'], data_id, out)
-    can_resume = resume and (out/'checkpoints'/'last.pt').is_file()
+    can_resume, features = resume and (out/'checkpoints'/'last.pt').is_file(), out/'checkpoints'/'features'
+    saved = _features_saved(out) if resume else 0
     if resume and not can_resume:
-        print(f"ftbook-finetune: no finished epoch in {out} to resume from: starting from the first epoch",
+        print(f"ftbook-finetune: continuing the feature pass: the features of {saved} training images are saved in "
+              f"{features}" if saved else
+              f"ftbook-finetune: no finished epoch in {out} to resume from: starting from the first epoch",
               file=sys.stderr)
     # what actually runs: weights resolved, the head-only stage shorter than the budget, a batch size that fits
     cfg = dataclasses.replace(cfg, pretrained=pre, freeze_epochs=min(cfg.freeze_epochs, cfg.epochs - 1),
-                              device=str(dev), progress=not quiet, resume=True if can_resume else None)
+                              device=str(dev), progress=not quiet, resume=True if can_resume else None,
+                              feature_cache=str(features))
     run.update(data=requested['data'], classes=classes or (4 if data == 'elpv' else None), resume=bool(can_resume))
     run['bs'] = bs = min(bs, max(1, (len(ds) if valid_ds is not None else int(len(ds) * (1 - valid_pct))) // 2))
     mean, std = model_norm(create_model(cfg.model, num_classes=len(ds.classes), pretrained=pre))  # the weights' norm
@@ -368,7 +384,9 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
         trainable, total = count_params(learn.model)
         best = learn.best_epoch if learn.best_epoch is not None else best_epoch(learn.history)
         if test_ds is not None:                                        # scored once, by the final model
-            tp, tt, _ = learn.get_preds(dls.eval_loader(test_ds), tta=learn.tta)
+            tl = dls.eval_loader(test_ds)                              # 'lp': the same feature pass as its valid
+            tp, tt, _ = (learn.get_preds(tl, tta=learn.tta) if preds is None else
+                         probe_preds(learn.model, tl, learn.tta, cfg.device, cfg.precision))
             res['test'] = classification_metrics(tt, tp, dls.classes) | dict(n_images=len(test_ds))
         if len(sets) > 1: res['split_folders'] = {k: d.path.name for k, d in sets.items()}
         skipped = [dict(file=f, reason=r) for d in sets.values() for f, r in getattr(d, 'skipped', [])]
@@ -384,7 +402,9 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
         _write_outputs(out, learn, res, dls.classes)
         _write_bundle(learn, out/'bundle', dls, res, onnx)
     except BaseException as e:
-        _end_run(out, created, bool(can_resume), e); raise
+        _end_run(out, created, bool(can_resume or saved), e); raise
+    shutil.rmtree(features, ignore_errors=True)                        # a finished run resumes nothing
+    if (out/'checkpoints').is_dir() and not any((out/'checkpoints').iterdir()): (out/'checkpoints').rmdir()
     _update_run(out, status='finished', finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
     return res
 
@@ -459,8 +479,11 @@ def _error_log(out:Path, e:BaseException) -> Path:
         return Path(path)
 
 def _interrupted(out:Path) -> str:
-    "What Ctrl+C left: the finished epochs saved in the checkpoint (if any) and how to continue."
+    "What Ctrl+C left: the finished epochs saved in the checkpoint, or an `lp` run's saved features, and what to do."
     last = out/'checkpoints'/'last.pt'
+    if not last.is_file() and _features_saved(out):
+        return (f"interrupted; the features of {_features_saved(out)} training images are saved in "
+                f"{out/'checkpoints'/'features'}: rerun with --resume (and the same settings) to continue")
     if not last.is_file():
         return "interrupted before the first epoch finished: nothing was saved" + \
                ("" if out.exists() else f" ({out} was not kept)")

@@ -17,18 +17,33 @@ from .core import atomic_write, cache_dir
 from .augment import get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches
 
 # %% auto #0
-__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'load_image', 'image_to_uint8', 'ImageDataset', 'load_elpv', 'stratified_split',
-           'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader', 'DataLoaders',
-           'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
+__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'check_bit_depth', 'load_image', 'image_to_uint8', 'ImageDataset', 'load_elpv',
+           'stratified_split', 'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader',
+           'DataLoaders', 'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
 
 # %% ../nbs/api/01_data.ipynb #15622297
+def check_bit_depth(bit_depth:int|None) -> int|None:
+    "`bit_depth` if it is None or a whole number of bits from 1 to 32, else a ValueError that says so."
+    if bit_depth is None or (isinstance(bit_depth, (int, np.integer)) and not isinstance(bit_depth, bool)
+                             and 1 <= bit_depth <= 32): return None if bit_depth is None else int(bit_depth)
+    raise ValueError(f"bit_depth must be a whole number of bits from 1 to 32 (e.g. 12 for 12-bit data in 16-bit "
+                     f"files), or None for the file's own 16 bits; got {bit_depth!r}")
+
 def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
-                background:tuple[int, int, int]=(255, 255, 255) # colour that transparent pixels are composited on
+                background:tuple[int, int, int]=(255, 255, 255), # colour that transparent pixels are composited on
+                bit_depth:int|None=None # integer grey images: values fill 0..2**bit_depth-1 (None: 16 bits)
                ) -> np.ndarray:
     "An H×W×3 uint8 array from any PIL image: 16-bit/float values scaled (not clipped), transparency composited."
     if img.mode.startswith('I') or img.mode == 'F':                            # 16/32-bit integer or float grey
         a = np.nan_to_num(np.asarray(img, dtype=np.float64))                    # (H, W)
-        a = a * 255 if img.mode == 'F' and a.max(initial=0) <= 1 else a if img.mode == 'F' else a / 257
+        if img.mode == 'F': a = a * 255 if a.max(initial=0) <= 1 else a
+        else:
+            top = 2 ** (bit_depth or 16) - 1
+            if bit_depth and a.max(initial=0) > top:
+                raise ValueError(f"pixel values up to {int(a.max())} do not fit in bit_depth={bit_depth} (0..{top}): "
+                                 "pass the bit depth the images were recorded with (16 for the whole range of a "
+                                 "16-bit file)")
+            a = a / (top / 255)                                                  # 16 bits: / 257
         return np.repeat(np.clip(np.rint(a), 0, 255).astype(np.uint8)[..., None], 3, axis=2)   # (H, W, 3)
     if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in img.info:
         bg = Image.new('RGBA', img.size, tuple(background) + (255,))
@@ -38,7 +53,8 @@ def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
 def load_image(path:str|Path|io.BytesIO, # an image file (or an open binary file)
                size:int|None=None, # shrink so the shorter side is `size` (never enlarges); None keeps the full size
                max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse images with more pixels (decompression-bomb guard)
-               background:tuple[int, int, int]=(255, 255, 255) # colour that transparent pixels are composited on
+               background:tuple[int, int, int]=(255, 255, 255), # colour that transparent pixels are composited on
+               bit_depth:int|None=None # 16-bit grey files holding fewer bits (e.g. 12): 0..2**bit_depth-1 → 0..255
               ) -> torch.Tensor:
     "Read an image file as a uint8 3×H×W tensor, EXIF orientation applied, any mode converted to RGB."
     with warnings.catch_warnings():
@@ -49,7 +65,7 @@ def load_image(path:str|Path|io.BytesIO, # an image file (or an open binary file
                 raise ValueError(f"too large: {w}x{h} = {w * h:,} pixels > max_pixels={max_pixels:,} (decompression-"
                                  "bomb guard; pass a larger max_pixels if you trust this file)")
             if size: img.draft(None, (size, size))                              # JPEG: decode at 1/2, 1/4 or 1/8 scale
-            arr = _pil_to_hwc(ImageOps.exif_transpose(img), background)         # (H, W, 3)
+            arr = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)   # (H, W, 3)
     if size and min(arr.shape[:2]) > size:
         s = size / min(arr.shape[:2])
         new_wh = (max(1, round(arr.shape[1] * s)), max(1, round(arr.shape[0] * s)))
@@ -66,17 +82,20 @@ def _stretch_to_uint8(t:torch.Tensor) -> torch.Tensor:
 def image_to_uint8(img:Any, # a path, file bytes, a PIL image, or an H×W, H×W×C or C×H×W array/tensor (C = 1 or 3)
                    max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # files and bytes: refuse bigger images (bomb guard)
                    scale:bool=False, # other dtypes than uint8: rescale to 0..255 (see below) instead of refusing them
-                   background:tuple[int, int, int]=(255, 255, 255) # colour that transparent pixels are composited on
+                   background:tuple[int, int, int]=(255, 255, 255), # colour that transparent pixels are composited on
+                   bit_depth:int|None=None # files and PIL images: 16-bit grey holding fewer bits (see `load_image`)
                   ) -> torch.Tensor:
     "Any image as a new contiguous uint8 3×H×W RGB tensor; grey images are repeated into three channels."
-    if isinstance(img, (str, Path)): return load_image(img, max_pixels=max_pixels, background=background)
+    bit_depth = check_bit_depth(bit_depth)
+    if isinstance(img, (str, Path)): return load_image(img, max_pixels=max_pixels, background=background,
+                                                       bit_depth=bit_depth)
     if isinstance(img, (bytes, bytearray, memoryview)):
         data = bytes(img)
-        try: return load_image(io.BytesIO(data), max_pixels=max_pixels, background=background)
+        try: return load_image(io.BytesIO(data), max_pixels=max_pixels, background=background, bit_depth=bit_depth)
         except UnidentifiedImageError:
             raise ValueError(f"not an image: PIL cannot read these {len(data):,} bytes (they start with {data[:8]!r}); "
                              "pass the bytes of a PNG, JPEG, TIFF, BMP or WebP file") from None
-    if isinstance(img, Image.Image): img = _pil_to_hwc(ImageOps.exif_transpose(img), background)   # (H, W, 3)
+    if isinstance(img, Image.Image): img = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)
     src = img.detach().cpu() if isinstance(img, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(img))
     shape = tuple(src.shape)
     if src.dtype != torch.uint8 and not scale:

@@ -18,7 +18,7 @@ import ftbook
 from .core import atomic_write, atomic_write_text, get_device
 from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name, sees_whole, view_batches
 from .perf import PRECISIONS, autocast_for, onnx_session, precision_policy
-from .data import StoreSize, image_to_uint8
+from .data import StoreSize, image_to_uint8, check_bit_depth
 from .models import model_norm
 from .features import add_layer_features, feature_layers
 from .lora import adapter_names, merge_lora
@@ -29,7 +29,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'WEIGHTS_FILE', 'CONFIG_FILE', 'ON
            'add_bundle_arguments', 'onnx_parity', 'export_onnx', 'auto_onnx', 'compare_latency']
 
 # %% ../nbs/api/09_export.ipynb #92715f42
-BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 5   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
+BUNDLE_FORMAT, BUNDLE_VERSION = 'ftbook.bundle', 6   # 2: temperature; 3: test-time views; 4: layer features; 5: whole
 WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE = 'model.safetensors', 'config.json', 'model.onnx'
 BACKENDS = ('torch', 'onnx', 'auto')   # what runs a loaded bundle (`load_bundle`, `ftbook-serve --backend`)
 
@@ -106,7 +106,8 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                   metrics:dict|None=None, # optional results to keep with the model (accuracy, ...)
                   onnx:bool|dict=False, # also write model.onnx: True, or a dict of `export_onnx` options
                   temperature:float=1.0, # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
-                  tta=None # test-time views each prediction averages (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
+                  tta=None, # test-time views each prediction averages (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
+                  bit_depth:int|None=None # 16-bit grey images holding fewer bits (default: `dls.train_ds.bit_depth`)
                  ) -> Path:
     "Write `model` as a bundle: model.safetensors + config.json (architecture, classes, preprocessing, versions)."
     path = Path(path)
@@ -118,6 +119,8 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
     if size is None: raise ValueError("no image size: pass size= (the side the model was trained at) or dls=")
     temperature = _check_temperature(temperature, 'temperature')
     tta_views(tta); tta = tta_name(tta)                                     # validated; 'none', a set name, or views
+    if bit_depth is None: bit_depth = getattr(getattr(dls, 'train_ds', None), 'bit_depth', None)   # `ImageFolder`'s
+    bit_depth = check_bit_depth(bit_depth)
     if mean is None or std is None:
         dm, ds_ = (getattr(dls, 'mean', None), getattr(dls, 'std', None)) if dls is not None else (None, None)
         mm, ms = model_norm(model) if dm is None else (dm, ds_)
@@ -135,12 +138,13 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
     path.mkdir(parents=True, exist_ok=True)
     atomic_write(path/WEIGHTS_FILE, lambda p: save_model(m, str(p), metadata={'format': 'pt'}))
     layers = feature_layers(m)
-    version = (5 if sees_whole(tta) else 4 if layers else 3 if tta != 'none'     # the oldest reader that can
-               else 2 if temperature != 1 else 1)
+    version = (6 if bit_depth else 5 if sees_whole(tta) else 4 if layers else 3 if tta != 'none'   # the oldest
+               else 2 if temperature != 1 else 1)                                                  # reader that can
     cfg = dict(format=BUNDLE_FORMAT, format_version=version, architecture=arch,
                model_kwargs=dict(model_kwargs or {}), feature_layers=layers, classes=[str(c) for c in classes],
                preprocess=dict(size=int(size), crop_pct=float(crop_pct), mean=[float(v) for v in mean],
-                               std=[float(v) for v in std]), temperature=temperature, tta=tta,
+                               std=[float(v) for v in std], **({'bit_depth': bit_depth} if bit_depth else {})),
+               temperature=temperature, tta=tta,
                weights=WEIGHTS_FILE, weights_sha256=_sha256(path/WEIGHTS_FILE), onnx=None,
                metrics=_jsonable(metrics or {}),
                ftbook_version=ftbook.__version__, torch_version=torch.__version__, timm_version=timm.__version__,
@@ -188,8 +192,10 @@ class Predictor:
                  config:dict|None=None, # the bundle config, if loaded from one
                  temperature:float=1.0, # softmax temperature: probabilities are softmax(logits / temperature)
                  tta=None, # test-time views: probabilities are averaged over them (`ftbook.augment.TTA_SETS`)
-                 precision:str='auto'): # torch models: 'auto' runs bf16 where the device has it natively, or 'fp32'
+                 precision:str='auto', # torch models: 'auto' runs bf16 where the device has it natively, or 'fp32'
+                 bit_depth:int|None=None): # 16-bit grey images holding fewer bits, as in training (`load_image`)
         self.classes, self.size, self.max_pixels, self.config = list(classes), int(size), max_pixels, config or {}
+        self.bit_depth = check_bit_depth(bit_depth)
         self.temperature = _check_temperature(temperature, 'temperature')
         tta_views(tta); self.tta = tta_name(tta)                                    # validated
         self.store = StoreSize(resize_size(self.size, crop_pct))                   # per image: uint8, a common side
@@ -209,7 +215,11 @@ class Predictor:
         "One image or a list of images -> a uint8 batch at the common side the evaluation transform starts from."
         if not isinstance(images, (list, tuple)): images = [images]
         if not images: raise ValueError("no images given")
-        return torch.stack([self.store(image_to_uint8(im, self.max_pixels)) for im in images])
+        return torch.stack([self.store(self.read(im)) for im in images])
+
+    def read(self, image) -> torch.Tensor:
+        "One image (a path, bytes, PIL image, array or tensor) as uint8 3×H×W, read as the training images were."
+        return image_to_uint8(image, self.max_pixels, bit_depth=self.bit_depth)
 
     def preprocess(self, images) -> torch.Tensor:
         "One image or a list of images -> a normalised float batch B×3×size×size."
@@ -299,7 +309,7 @@ def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
     pp = cfg['preprocess']
     return Predictor(model, cfg['classes'], pp['size'], pp['mean'], pp['std'], pp.get('crop_pct', 0.875),
                      device=device, max_pixels=max_pixels, config=cfg, temperature=cfg['temperature'], tta=cfg['tta'],
-                     precision=precision)
+                     precision=precision, bit_depth=pp.get('bit_depth'))
 
 # %% ../nbs/api/09_export.ipynb #73381cf7
 def is_bundle(path:str|Path # a folder
@@ -400,7 +410,8 @@ def auto_onnx(pred:Predictor, # from `load_bundle` (or built directly)
         f = export_onnx(pred.model, Path(folder)/ONNX_FILE, size=pred.size)      # checked against PyTorch's logits
         be = pred.batch_eval
         return Predictor(onnx_session(f), pred.classes, pred.size, be.mean, be.std, be.crop_pct,
-                         max_pixels=pred.max_pixels, config=pred.config, temperature=pred.temperature, tta=pred.tta)
+                         max_pixels=pred.max_pixels, config=pred.config, temperature=pred.temperature, tta=pred.tta,
+                         bit_depth=pred.bit_depth)
     except Exception as e:                                  # no exporter, an unsupported layer: PyTorch does the job
         say(f"note: the ONNX export failed ({type(e).__name__}: {str(e)[:160]}); running the model with PyTorch")
         return pred

@@ -4,13 +4,14 @@
 
 # %% ../nbs/api/04_features.ipynb #e1a469ba
 from __future__ import annotations
+import hashlib, json, shutil, time, warnings, weakref
+from pathlib import Path
 from typing import Iterable, Sequence
-import warnings, weakref
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
-from .core import get_device
+from .core import get_device, atomic_save, atomic_write_text, remove_stale_tmp
 from .perf import autocast_for, onnxruntime_available, OnnxFunction
 from .augment import tta_views
 from .data import DataLoaders, iter_views
@@ -18,8 +19,9 @@ from .models import set_bn_eval
 from timm.models.efficientnet import EfficientNet
 
 # %% auto #0
-__all__ = ['FEATURE_BACKENDS', 'ONNX_MIN_VIEWS', 'pre_logits', 'feature_backend', 'extract_features', 'probe_head',
-           'cache_features', 'LayerPool', 'feature_layers', 'default_feature_layers', 'add_layer_features']
+__all__ = ['FEATURE_BACKENDS', 'ONNX_MIN_VIEWS', 'CACHE_EVERY', 'pre_logits', 'feature_backend', 'cached_images',
+           'extract_features', 'probe_head', 'cache_features', 'LayerPool', 'feature_layers', 'default_feature_layers',
+           'add_layer_features']
 
 # %% ../nbs/api/04_features.ipynb #08132172
 def pre_logits(model:nn.Module, xb:torch.Tensor) -> torch.Tensor:
@@ -81,13 +83,94 @@ def _onnx_pre_logits(model:nn.Module, x:torch.Tensor, strict:bool, export:bool=T
                       "computed with PyTorch (pass backend='torch' to skip the attempt)")
         return None
 
+CACHE_EVERY = 30.   # seconds between two writes of a cached feature pass's finished batches (and when it stops)
+
+def _model_digest(model:nn.Module) -> str:
+    "A digest of what pre-logits depend on: the module tree and every weight and buffer outside the classifier."
+    head = {id(t) for t in model.get_classifier().parameters()}
+    h = hashlib.sha256(repr(model).encode())
+    for k, t in model.state_dict(keep_vars=True).items():
+        if id(t) in head: continue
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{k}{tuple(t.shape)}{t.dtype}".encode()); h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:32]
+
+def _checksums(xs:list[torch.Tensor]) -> torch.Tensor:
+    "[B, 2, 2] float64: the sum and the norm of the first and the last input view of every image, to recognise them."
+    return torch.stack([torch.stack([x.flatten(1).sum(1, dtype=torch.float64),
+                                     torch.linalg.vector_norm(x.flatten(1), dim=1, dtype=torch.float64)], -1)
+                        for x in (xs[0], xs[-1])], 1).cpu()           # e.g. the centre crop and the whole image
+
+def _same_inputs(a:torch.Tensor, b:torch.Tensor) -> bool:
+    "Checksums of the same inputs: equal up to the rounding of a sum (a pixel changed by one grey level is not)."
+    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-10, atol=1e-12 * a.abs().max().item())
+
+def _parts(folder:Path) -> list[tuple[int, int, Path]]:
+    "The cache's parts as (first image, end, file), in order; only the contiguous run from image 0."
+    got = []
+    for f in sorted(Path(folder).glob('part-*-*.pt')):
+        try: start, end = (int(x) for x in f.stem.split('-')[1:])
+        except ValueError: continue
+        if start != (got[-1][1] if got else 0) or end <= start: break
+        got.append((start, end, f))
+    return got
+
+class _FeatureCache:
+    "The finished batches of a feature pass in a folder: meta.json (what the pass is) and part-<first>-<end>.pt."
+    def __init__(self, folder:Path, key:dict): self.folder, self.key = Path(folder), key
+    def clear(self):
+        for f in self.folder.glob('part-*.pt'): f.unlink(missing_ok=True)
+        (self.folder/'meta.json').unlink(missing_ok=True)
+    def read(self) -> dict|None:
+        "{feats, targets, sums} of the pass's first images, or None; a cache of another pass is removed."
+        remove_stale_tmp(self.folder)                                   # half-written parts of a killed pass
+        try: meta = json.loads((self.folder/'meta.json').read_text())
+        except (OSError, ValueError): meta = None
+        if meta is None or meta.get('key') != self.key:
+            if meta is not None or any(self.folder.glob('part-*.pt')):
+                warnings.warn(f"the features cached in {self.folder} are from another pass (another model, views, "
+                              "settings or number of images): they are computed again")
+            self.clear(); return None
+        got = []
+        for start, end, f in _parts(self.folder):
+            try: p = torch.load(f, weights_only=True)
+            except Exception: break                                     # unreadable: it and what follows go
+            if len(p['targets']) != end - start: break
+            got.append(p)
+        keep = {f for _, _, f in _parts(self.folder)[:len(got)]}
+        for f in self.folder.glob('part-*.pt'):
+            if f not in keep: f.unlink(missing_ok=True)
+        return {k: torch.cat([p[k] for p in got]) for k in ('feats', 'targets', 'sums')} if got else None
+    def write(self, start:int, batches:list[tuple]):
+        "Add the batches [(feats, targets, sums), ...] that begin at image `start` as one part."
+        if not (self.folder/'meta.json').is_file():
+            atomic_write_text(json.dumps(dict(key=self.key), indent=1), self.folder/'meta.json')
+        part = {k: torch.cat([b[i] for b in batches]) for i, k in enumerate(('feats', 'targets', 'sums'))}
+        atomic_save(part, self.folder/f'part-{start:09d}-{start + len(part["targets"]):09d}.pt')
+
+def cached_images(folder:str|Path # the `cache` folder of an `extract_features` pass
+                 ) -> int:
+    "How many images' features the cache folder holds (0 if none)."
+    parts = _parts(Path(folder)) if Path(folder).is_dir() else []
+    return parts[-1][1] if parts else 0
+
+def _room_for(folder:Path, nbytes:int) -> bool:
+    "Whether the disk of `folder` has `nbytes` free beyond a reserve of 1 GiB (False: warned)."
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free - nbytes >= 2**30: return True
+    warnings.warn(f"the feature cache in {folder} would need {nbytes / 2**30:.1f} GiB and the disk has "
+                  f"{free / 2**30:.1f} GiB free: the pass runs without it (an interrupted run computes them again)")
+    return False
+
 @torch.no_grad()
 def extract_features(model:nn.Module, # a timm model; it is put in eval mode for the pass, then restored
                      dl:Iterable, # batches of (x, y)
                      device:str|torch.device|None=None, # None: the best available
                      precision:str='auto', # torch backend: 'auto' is bf16 where the device has it natively
                      tta=None, # views of every image (`ftbook.augment.tta_views`): features [N, V, D] in view order
-                     backend:str='auto' # 'auto' (`feature_backend`), 'torch' or 'onnxruntime'
+                     backend:str='auto', # 'auto' (`feature_backend`), 'torch' or 'onnxruntime'
+                     cache:str|Path|None=None # a folder that keeps the finished batches; a rerun computes only the rest
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     "Pre-logit features [N, D] ([N, V, D] with `tta` views; float32, CPU) and targets [N] of `dl`, in loader order."
     _check_timm(model)
@@ -95,19 +178,53 @@ def extract_features(model:nn.Module, # a timm model; it is put in eval mode for
     use = feature_backend(dev, precision, backend)
     model.to(dev, memory_format=torch.channels_last).eval()
     autocast, feats, targs, fn = autocast_for(dev, precision), [], [], None
-    n = len(getattr(dl, 'dataset', ())) * (1 if tta is None else len(tta_views(tta)))   # images × views in the pass
+    views = [None] if tta is None else [v for v, _ in tta_views(tta)]
+    images = len(getattr(dl, 'dataset', ())); n = images * len(views)  # images × views in the pass
     def run(x):
         if fn is not None and tuple(x.shape[1:]) == fn.shape: return fn(x)
         with autocast(): return pre_logits(model, x.contiguous(memory_format=torch.channels_last)).float()
+    store = None if cache is None else _FeatureCache(cache, dict(
+        format=1, model=_model_digest(model), views=views, backend=use, precision=precision, device=dev.type,
+        images=images, batch_size=getattr(dl, 'batch_size', None)))
+    have = store.read() if store else None                             # the features of the pass's first images
+    done, pos, pending, written, room = len(have['targets']) if have else 0, 0, [], time.monotonic(), False
+    def flush():                                                         # the pending batches, as one part
+        nonlocal pending, written, store, room
+        batches, pending, written = pending, [], time.monotonic()
+        first = pos - sum(len(b[1]) for b in batches)
+        try:
+            if store and batches and not room:                           # at the first write: the rest fits?
+                room = _room_for(store.folder, (images - first) * batches[0][0][0].nbytes)
+                if not room: store = None                                # warned
+            if store and batches: store.write(first, batches)
+        except OSError as e:
+            warnings.warn(f"could not write the feature cache in {store.folder} ({e}): the pass goes on without it")
+            store = None
     try:
         for xs, yb in (([xb], yb) for xb, yb in dl) if tta is None else iter_views(dl, tta):
+            yb, sums = torch.as_tensor(yb), _checksums(xs) if store else None
+            if pos + len(yb) <= done and sums is not None and torch.equal(have['targets'][pos:pos + len(yb)], yb) \
+                    and _same_inputs(have['sums'][pos:pos + len(yb)], sums):    # computed before: reuse
+                feats.append(have['feats'][pos:pos + len(yb)]); targs.append(yb); pos += len(yb); continue
+            if pos < done:                                               # other images from here on: keep the rest
+                warnings.warn(f"the images of the feature pass cached in {store.folder} changed at image {pos}: "
+                              f"their features are computed again from there")
+                store.clear()
+                if pos: store.write(0, [(have['feats'][:pos], have['targets'][:pos], have['sums'][:pos])])
+                done = pos
             xs = [x.to(dev) for x in xs]
             if use == 'onnxruntime':                                     # built on the first batch, or given up
                 fn, use = _onnx_pre_logits(model, xs[0], strict=backend == 'onnxruntime',
                                            export=backend == 'onnxruntime' or n >= ONNX_MIN_VIEWS), 'tried'
             f = [run(x) for x in xs]
-            feats.append((f[0] if tta is None else torch.stack(f, 1)).cpu()); targs.append(torch.as_tensor(yb))
-    finally: model.train(was_training); set_bn_eval(model)
+            f = (f[0] if tta is None else torch.stack(f, 1)).cpu()
+            feats.append(f); targs.append(yb); pos += len(yb)
+            if store:
+                pending.append((f, yb, sums))
+                if time.monotonic() - written >= CACHE_EVERY: flush()
+    finally:
+        model.train(was_training); set_bn_eval(model)
+        flush()                                                          # what finished, also on Ctrl+C or an error
     if not feats: raise ValueError("the loader yields no batches: nothing to extract")
     return torch.cat(feats), torch.cat(targs).long()
 

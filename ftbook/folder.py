@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from .data import ImageDataset, load_image, _decode_many
+from .data import ImageDataset, load_image, check_bit_depth, _decode_many
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
+__all__ = ['IMAGE_EXTENSIONS', 'DEEP_SAMPLE', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
 
 # %% ../nbs/api/01a_folder.ipynb #2ca8d293
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
@@ -56,21 +56,48 @@ def _files_under(folder:Path, # a class folder
     walk(folder, top)
     return files, links
 
-def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence[str]):
-    "(None, (H, W)) if `path` looks like a usable image, else (reason, None)."
-    if path.suffix.lower() not in extensions: return f"not an image file extension ({path.suffix or 'none'})", None
+def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence[str], bit_depth:int|None=None):
+    "(None, (H, W), PIL mode) if `path` looks like a usable image, else (reason, None, None)."
+    if path.suffix.lower() not in extensions:
+        return f"not an image file extension ({path.suffix or 'none'})", None, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                w, h = img.size
+                (w, h), mode = img.size, img.mode
                 if max_pixels and w * h > max_pixels:
                     return (f"too large: {w}x{h} = {w * h:,} pixels > max_pixels={max_pixels:,} (decompression-bomb "
-                            "guard; pass a larger max_pixels if you trust this file)"), None
+                            "guard; pass a larger max_pixels if you trust this file)"), None, None
                 if check == 'verify': img.verify()
-        if check == 'decode': load_image(path, max_pixels=max_pixels)
-        return None, (h, w)
-    except Exception as e: return read_problem(e, path), None
+        if check == 'decode': load_image(path, max_pixels=max_pixels, bit_depth=bit_depth)
+        return None, (h, w), mode
+    except Exception as e: return read_problem(e, path), None, None
+
+DEEP_SAMPLE = 8   # 16-bit grey images an ImageFolder reads whole to see how many bits their values use
+
+def _integer_grey(mode:str|None) -> bool: return bool(mode) and mode.startswith('I')   # 'I;16', 'I;16B', 'I'
+
+def _check_depth(files:Sequence[str], # the real paths of the folder's 16-bit (integer) grey images
+                 bit_depth:int|None, root:Path):
+    "Warn when a sample of 16-bit images looks like fewer bits and `bit_depth` is None; refuse values beyond it."
+    if not files:
+        if bit_depth is not None:
+            warnings.warn(f"bit_depth={bit_depth} changes nothing in {root}: none of its images is a 16-bit (or "
+                          "32-bit integer) grey file, the only kind it applies to")
+        return
+    step = max(1, len(files) // DEEP_SAMPLE)
+    tops = {f: int(np.asarray(Image.open(f)).max(initial=0)) for f in files[::step][:DEEP_SAMPLE]}
+    top_file, top = max(tops.items(), key=lambda kv: kv[1])
+    if bit_depth is not None and top > 2 ** bit_depth - 1:
+        raise ValueError(f"{top_file} has pixel values up to {top}, beyond bit_depth={bit_depth} "
+                         f"(0..{2 ** bit_depth - 1}): pass the bit depth the images were recorded with (16 for the "
+                         "whole range of a 16-bit file)")
+    if bit_depth is None and 0 < top < 2 ** 14:
+        b = max(10, top.bit_length() + top.bit_length() % 2)                 # 4095 -> 12, 1000 -> 10, 9000 -> 14
+        warnings.warn(f"{len(files)} image(s) in {root} are 16-bit grey files, and the {len(tops)} read hold no value "
+                      f"above {top}: if the camera records {b} bits (0..{2 ** b - 1}), pass bit_depth={b} "
+                      f"(ftbook-finetune --bit-depth {b}). Read as 16-bit, they are scaled from 0..65535, so they come "
+                      f"out {65535 / (2 ** b - 1):.0f}× too dark with at most {top // 257 + 1} grey levels")
 
 def read_problem(e:Exception, # what reading an image file raised (`load_image`, PIL)
                  path:str|Path|None=None # the file, to tell an empty one from one PIL cannot identify
@@ -83,6 +110,7 @@ def read_problem(e:Exception, # what reading an image file raised (`load_image`,
         except OSError: pass
         return 'not an image PIL can read (unknown format or broken header)'
     if isinstance(e, ValueError) and str(e).startswith('too large'): return str(e)          # load_image's own guard
+    if isinstance(e, ValueError) and 'do not fit in bit_depth' in str(e): return str(e)    # and its bit-depth check
     if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return f"cannot open the file: {e.strerror or e}"
     return f"corrupt or truncated: {e}"
@@ -120,7 +148,8 @@ class ImageFolder(ImageDataset):
                  max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # skip images with more pixels (decompression-bomb guard)
                  extensions:Sequence[str]=IMAGE_EXTENSIONS, # file extensions treated as images (lower case)
                  on_load_error:str='substitute', # a file failing at load time: 'substitute' a grey image, or 'raise'
-                 names_from:str|Path|None=None): # `.names` and `.skipped` relative to this folder above `path`
+                 names_from:str|Path|None=None, # `.names` and `.skipped` relative to this folder above `path`
+                 bit_depth:int|None=None): # 16-bit grey files that hold fewer bits, e.g. 12 (`ftbook.data.load_image`)
         root = Path(path).expanduser()
         base = root if names_from is None else Path(names_from).expanduser()
         if not root.exists():
@@ -134,6 +163,7 @@ class ImageFolder(ImageDataset):
         if not _inside(root.absolute(), base.absolute()):
             raise ValueError(f"names_from={base} must be {root} or a folder above it")
         self.path, self.size, self.max_pixels, self.on_load_error = root, size, max_pixels, on_load_error
+        self.bit_depth = check_bit_depth(bit_depth)
         self.skipped: list[tuple[str, str]] = []
         self._failed: set[str] = set()
         real_root, folders, links = root.resolve(), [], []   # links: (file, reason) of the links and copies not used
@@ -175,11 +205,13 @@ class ImageFolder(ImageDataset):
                 else: cands.append((f, real, ci))
         self.skipped += links
         exts = tuple(e.lower() for e in extensions)
-        scans = _decode_many(lambda c: _scan_problem(c[0], check, max_pixels, exts), cands)
-        files, reals, targets, sizes = [], [], [], []
-        for (f, real, ci), (problem, hw) in zip(cands, scans):
+        scans = _decode_many(lambda c: _scan_problem(c[0], check, max_pixels, exts, self.bit_depth), cands)
+        files, reals, targets, sizes, deep = [], [], [], [], []
+        for (f, real, ci), (problem, hw, mode) in zip(cands, scans):
             if problem: self.skipped.append((rel(f), problem))
             else: files.append(rel(f)); reals.append(str(real)); targets.append(ci); sizes.append(hw)
+            if not problem and _integer_grey(mode): deep.append(str(real))
+        _check_depth(deep, self.bit_depth, root)                       # 12-bit data in 16-bit files?
         counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=len(classes))
         if (counts > 0).sum() < 2:
             raise ValueError(f"classification needs at least 2 classes with images; {root} has usable images in "
@@ -203,7 +235,7 @@ class ImageFolder(ImageDataset):
 
     def _load_image(self, j:int) -> torch.Tensor:
         rel = self._images[j]
-        try: return load_image(self._reals[j], self.size, self.max_pixels)
+        try: return load_image(self._reals[j], self.size, self.max_pixels, bit_depth=self.bit_depth)
         except Exception as e:
             if self.on_load_error == 'raise': raise
             if rel not in self._failed:                          # record and warn once per file

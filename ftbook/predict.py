@@ -10,7 +10,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 from .core import CommandParser, atomic_write_text
-from .data import image_to_uint8
 from .folder import IMAGE_EXTENSIONS, _hidden, read_problem, split_folders
 from .metrics import classification_metrics
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
@@ -91,7 +90,7 @@ def predict_files(pred:Predictor, # from `load_bundle`
     for i in range(0, len(files), bs):
         ok, imgs = [], []
         for j in range(i, min(i + bs, len(files))):
-            try: imgs.append(pred.store(image_to_uint8(files[j], pred.max_pixels))); ok.append(j)
+            try: imgs.append(pred.store(pred.read(files[j]))); ok.append(j)
             except Exception as e: errors[j] = read_problem(e, files[j])
         if imgs: probs[ok] = pred.predict_proba(imgs, bs).double().numpy()
         if progress is not None: progress(min(i + bs, len(files)), len(files))

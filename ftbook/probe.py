@@ -189,7 +189,8 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
                  C:float|None=None, # L2 strength (None: chosen from `PROBE_CS`)
                  tau:float|None=None, # logit adjustment (None: chosen from `PROBE_TAUS`)
                  layers:str|Sequence[str]|None='auto', # earlier layers read too: 'auto', 'none', 'a,b' or a list
-                 device=None, precision:str='auto', seed:int=0, folds:int=PROBE_FOLDS, score:str='macro_f1'
+                 device=None, precision:str='auto', seed:int=0, folds:int=PROBE_FOLDS, score:str='macro_f1',
+                 cache=None # a folder for the feature pass's finished batches, reused by a rerun (`extract_features`)
                 ) -> dict:
     "Fit the probe on the training images and write it into `model`'s classifier; the choices and their CV table."
     if layers == 'auto': layers = default_feature_layers(model)
@@ -206,7 +207,7 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     extract = cands[-1] if cands else 'none' if tta is None else tta
     cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), 'in_features', 0), cands, extract,
                                  available_memory())                     # before the pass, not after it
-    feats, y = extract_features(model, dl, device, precision, tta=extract)   # [N, V, D], [N]
+    feats, y = extract_features(model, dl, device, precision, tta=extract, cache=cache)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
     set_linear_head(model, res.pop('weight'), res.pop('bias'))
@@ -216,10 +217,11 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
 def probe_preds(model:nn.Module, # a timm model whose classifier is one `nn.Linear` (e.g. after `linear_probe`)
                 dl, # image batches (x, y) from the evaluation transform, e.g. `dls.valid`
                 tta=None, # the views whose probabilities are averaged (`ftbook.augment.TTA_SETS`)
-                device=None, precision:str='auto', backend:str='auto' # of the feature pass (`extract_features`)
+                device=None, precision:str='auto', backend:str='auto', # of the feature pass (`extract_features`)
+                cache=None # a folder for the pass's finished batches, reused by a rerun (`extract_features`)
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "(probs [N, K], targets [N], per-image NLL [N]) as `Learner.get_preds(tta=...)` gives them, from one feature pass."
-    f, y = extract_features(model, dl, device, precision, tta=tta or 'none', backend=backend)   # [N, V, D]
+    f, y = extract_features(model, dl, device, precision, tta=tta or 'none', backend=backend, cache=cache)
     head = model.get_classifier()
     if not isinstance(head, nn.Linear): raise TypeError(f"the classifier is {type(head).__name__}, not one nn.Linear")
     p = (f @ head.weight.detach().float().cpu().T + head.bias.detach().float().cpu()).softmax(-1).mean(1)   # [N, K]

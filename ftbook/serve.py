@@ -36,7 +36,8 @@ class UploadError(ValueError):
     def __init__(self, status:int, reason:str): super().__init__(reason); self.status, self.reason = status, reason
 
 def decode_upload(data:bytes, # the uploaded file's bytes
-                  max_pixels:int=DEFAULT_MAX_PIXELS # refuse images with more pixels, before decoding them
+                  max_pixels:int=DEFAULT_MAX_PIXELS, # refuse images with more pixels, before decoding them
+                  bit_depth:int|None=None # 16-bit grey images holding fewer bits, as the model was trained on
                  ) -> torch.Tensor:
     "The uploaded image as a uint8 3×H×W tensor, or an `UploadError` saying why not."
     if not data: raise UploadError(400, "the file is empty: send the bytes of an image file")
@@ -52,7 +53,12 @@ def decode_upload(data:bytes, # the uploaded file's bytes
     if w * h > max_pixels:
         raise UploadError(413, f"image too large: {w}x{h} = {w*h:,} pixels > {max_pixels:,} allowed; "
                                "downscale it first")
-    try: return image_to_uint8(data, max_pixels=max_pixels)                     # the one decoder ftbook uses
+    try: return image_to_uint8(data, max_pixels=max_pixels, bit_depth=bit_depth)   # the one decoder ftbook uses
+    except ValueError as e:
+        if 'do not fit in bit_depth' in str(e): raise UploadError(400, f"{e} (the model was trained on {bit_depth}-bit "
+                                                                   "images)") from None
+        raise UploadError(400, f"could not decode the {fmt} image, it is damaged or truncated "
+                               f"({type(e).__name__}: {e})") from None
     except Exception as e:
         raise UploadError(400, f"could not decode the {fmt} image, it is damaged or truncated "
                                f"({type(e).__name__}: {e})") from None
@@ -172,7 +178,7 @@ def create_app(model:Predictor|str|Path, # a `Predictor`, or a bundle folder to 
         data = file.file.read(max_upload_bytes + 1)
         if len(data) > max_upload_bytes:
             return err(413, f"upload too large: more than {max_upload_bytes:,} bytes allowed")
-        try: img = decode_upload(data, max_pixels)
+        try: img = decode_upload(data, max_pixels, getattr(pred, 'bit_depth', None))
         except UploadError as e: return err(e.status, e.reason)
         with lock: out = pred.predict(img, topk=topk)
         return dict(predictions=out, filename=file.filename, width=int(img.shape[2]), height=int(img.shape[1]))

@@ -5,6 +5,7 @@
 # %% ../nbs/api/05a_strategies.ipynb #114df93e
 from __future__ import annotations
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Callable, Literal, Sequence
 import numpy as np
@@ -63,6 +64,8 @@ class StrategyConfig:
                                        # or module names joined by commas ('blocks.5,blocks.6')
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
     ema: float = 0.                    # average of the weights (`callbacks.EMA`): decay per step (0: off; e.g. 0.999)
+    feature_cache: str|None = None     # 'lp': a folder that keeps its feature passes' finished batches, which a rerun
+                                       # reuses (`extract_features`); None: no cache
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."
@@ -137,11 +140,13 @@ def lora_strategy(dls, cfg:StrategyConfig,
 def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
     "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
     m = freeze(new_model(dls, cfg))
+    cache = (lambda name: None) if cfg.feature_cache is None else (lambda name: Path(cfg.feature_cache)/name)
     res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, layers=cfg.probe_layers,
-                       device=cfg.device, precision=cfg.precision, seed=cfg.seed)
+                       device=cfg.device, precision=cfg.precision, seed=cfg.seed, cache=cache('train'))
     learn = strategy_learner(m, dls, cfg)
     learn.tta, learn.logit_adjust, learn.probe = res['tta'], res['tau'], res
-    probs, targs, losses = learn.valid_preds = probe_preds(m, dls.valid, learn.tta, cfg.device, cfg.precision)  # reused
+    probs, targs, losses = learn.valid_preds = probe_preds(m, dls.valid, learn.tta, cfg.device, cfg.precision,
+                                                           cache=cache('valid'))  # reused by the CLI
     learn.history = [dict(epoch=0, train_loss=res['train_loss'], valid_loss=losses.mean().item(),
                           **{n: f(probs, targs) for n, f in learn.metrics})]
     learn.best_epoch = 0
