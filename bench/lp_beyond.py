@@ -46,6 +46,9 @@ on the held-out images. Candidates:
 - power normalisation: the features' signed square root, sign(x)·√|x| (Perronnin et al. 2010's fix for pooled
   features whose few large values swamp a linear read-out), before the default's standardisation and probe; views,
   C and τ by the same CV. No second feature pass.
+- wider grid: the default's cross-validation chooses the edges of its grids often (C = 0.01, the smallest, and
+  τ = 0.5, the largest), so the same probe chooses from C ∈ `WIDE_CS` and τ ∈ `WIDE_TAUS` instead (one more C below
+  and two more τ above), with the views the default chose. No second feature pass.
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -73,10 +76,11 @@ from lp_candidates import report_paired
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
-              'power normalisation')
+              'power normalisation', 'wider grid')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
+WIDE_CS, WIDE_TAUS = (0.003,) + PROBE_CS, PROBE_TAUS + (0.75, 1.)
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -84,9 +88,9 @@ def _score(p, y): return dict(accuracy=accuracy(p, y), macro_f1=macro_f1(p, y))
 def _chose(r, prefix=''): return {f'{prefix}{k}': r[k] for k in ('tta', 'C', 'tau')}
 def _onehot(c, k): return F.one_hot(torch.as_tensor(c), k).float()
 
-def probe(f, ytr, tr, va, views, cands, k, seed):
-    "A probe chosen by CV on `f[tr]`: its held-out probabilities [N_va, K] and its choices."
-    r = fit_probe(f[tr], ytr, views, cands, PROBE_CS, PROBE_TAUS, n_classes=k, seed=seed)
+def probe(f, ytr, tr, va, views, cands, k, seed, Cs=PROBE_CS, taus=PROBE_TAUS):
+    "A probe chosen by CV on `f[tr]` (C from `Cs`, τ from `taus`): its held-out probabilities [N_va, K] and choices."
+    r = fit_probe(f[tr], ytr, views, cands, Cs, taus, n_classes=k, seed=seed)
     return view_probs(f[va][:, r['views']], r['weight'], r['bias']), r
 
 def knn_shares(xtr, ytr, xq, n, k):
@@ -301,6 +305,9 @@ def main():
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
+                pr, info = p1, _chose(r1)
+            elif name == 'wider grid':
+                p1, r1 = probe(f, ytr, tr, va, VIEWS, [r0['tta']], k, seed, WIDE_CS, WIDE_TAUS)   # the default's views
                 pr, info = p1, _chose(r1)
             elif name == 'last stage fine-tuned': pr, info = tail_finetune(maps, m5, yn, tr, va, r0, k, seed)
             elif name in other:
