@@ -17,11 +17,14 @@ from .core import atomic_write, cache_dir
 from .augment import get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches
 
 # %% auto #0
-__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'check_bit_depth', 'load_image', 'image_to_uint8', 'ImageDataset', 'load_elpv',
-           'stratified_split', 'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader',
+__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'BitDepthError', 'check_bit_depth', 'load_image', 'image_to_uint8', 'ImageDataset',
+           'load_elpv', 'stratified_split', 'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader',
            'DataLoaders', 'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
 
 # %% ../nbs/api/01_data.ipynb #15622297
+class BitDepthError(ValueError):
+    "Pixel values beyond the declared `bit_depth` (reading, `ImageFolder`'s scan and serving tell it by its type)."
+
 def check_bit_depth(bit_depth:int|None) -> int|None:
     "`bit_depth` if it is None or a whole number of bits from 1 to 32, else a ValueError that says so."
     if bit_depth is None or (isinstance(bit_depth, (int, np.integer)) and not isinstance(bit_depth, bool)
@@ -40,9 +43,9 @@ def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
         else:
             top = 2 ** (bit_depth or 16) - 1
             if bit_depth and a.max(initial=0) > top:
-                raise ValueError(f"pixel values up to {int(a.max())} do not fit in bit_depth={bit_depth} (0..{top}): "
-                                 "pass the bit depth the images were recorded with (16 for the whole range of a "
-                                 "16-bit file)")
+                raise BitDepthError(f"pixel values up to {int(a.max())} do not fit in bit_depth={bit_depth} "
+                                    f"(0..{top}): pass the bit depth the images were recorded with (16 for the "
+                                    "whole range of a 16-bit file)")
             a = a / (top / 255)                                                  # 16 bits: / 257
         return np.repeat(np.clip(np.rint(a), 0, 255).astype(np.uint8)[..., None], 3, axis=2)   # (H, W, 3)
     if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in img.info:

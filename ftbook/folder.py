@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from .data import ImageDataset, load_image, check_bit_depth, _decode_many
+from .data import ImageDataset, load_image, check_bit_depth, BitDepthError, _decode_many
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'DEEP_SAMPLE', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
@@ -86,10 +86,12 @@ def _check_depth(files:Sequence[str], # the real paths of the folder's 16-bit (i
                           "32-bit integer) grey file, the only kind it applies to")
         return
     step = max(1, len(files) // DEEP_SAMPLE)
-    tops = {f: int(np.asarray(Image.open(f)).max(initial=0)) for f in files[::step][:DEEP_SAMPLE]}
+    def top_value(f):
+        with Image.open(f) as im: return int(np.asarray(im).max(initial=0))
+    tops = {f: top_value(f) for f in files[::step][:DEEP_SAMPLE]}
     top_file, top = max(tops.items(), key=lambda kv: kv[1])
     if bit_depth is not None and top > 2 ** bit_depth - 1:
-        raise ValueError(f"{top_file} has pixel values up to {top}, beyond bit_depth={bit_depth} "
+        raise BitDepthError(f"{top_file} has pixel values up to {top}, beyond bit_depth={bit_depth} "
                          f"(0..{2 ** bit_depth - 1}): pass the bit depth the images were recorded with (16 for the "
                          "whole range of a 16-bit file)")
     if bit_depth is None and 0 < top < 2 ** 14:
@@ -110,7 +112,7 @@ def read_problem(e:Exception, # what reading an image file raised (`load_image`,
         except OSError: pass
         return 'not an image PIL can read (unknown format or broken header)'
     if isinstance(e, ValueError) and str(e).startswith('too large'): return str(e)          # load_image's own guard
-    if isinstance(e, ValueError) and 'do not fit in bit_depth' in str(e): return str(e)    # and its bit-depth check
+    if isinstance(e, BitDepthError): return str(e)                                           # and its bit-depth check
     if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
         return f"cannot open the file: {e.strerror or e}"
     return f"corrupt or truncated: {e}"

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 import ftbook
 from .core import CommandParser
-from .data import image_to_uint8
+from .data import image_to_uint8, BitDepthError
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
     from fastapi import FastAPI, File, Query, Request, UploadFile
@@ -54,11 +54,8 @@ def decode_upload(data:bytes, # the uploaded file's bytes
         raise UploadError(413, f"image too large: {w}x{h} = {w*h:,} pixels > {max_pixels:,} allowed; "
                                "downscale it first")
     try: return image_to_uint8(data, max_pixels=max_pixels, bit_depth=bit_depth)   # the one decoder ftbook uses
-    except ValueError as e:
-        if 'do not fit in bit_depth' in str(e): raise UploadError(400, f"{e} (the model was trained on {bit_depth}-bit "
-                                                                   "images)") from None
-        raise UploadError(400, f"could not decode the {fmt} image, it is damaged or truncated "
-                               f"({type(e).__name__}: {e})") from None
+    except BitDepthError as e:
+        raise UploadError(400, f"{e} (the model was trained on {bit_depth}-bit images)") from None
     except Exception as e:
         raise UploadError(400, f"could not decode the {fmt} image, it is damaged or truncated "
                                f"({type(e).__name__}: {e})") from None
