@@ -68,12 +68,12 @@ def _settings() -> list[str]:
     "The `StrategyConfig` fields that are `ftbook-finetune` flags."
     return _cli_fields(StrategyConfig, skip=_SET_BY_RUN)
 
-def _load_data(data:str, classes:int|None, bit_depth:int|None=None) -> dict:
+def _load_data(data:str, classes:int|None, bit_depth:int|None=None, layout:str|None=None) -> dict:
     "{'train': dataset} for 'elpv' or a folder of class folders; with 'valid'/'test' too for a folder split already."
     if data == 'elpv': return {'train': load_elpv(n_classes=classes or 4)}
     root = Path(data).expanduser()                                     # checked by `_check_arguments`
-    if split_folders(root): return load_splits(root, bit_depth=bit_depth)
-    return {'train': ImageFolder(root, bit_depth=bit_depth)}
+    if layout == 'split' or (layout is None and split_folders(root)): return load_splits(root, bit_depth=bit_depth)
+    return {'train': ImageFolder(root, bit_depth=bit_depth, as_classes=layout == 'classes')}
 
 def _json(v):
     "Plain JSON values for the recorded configuration."
@@ -108,6 +108,10 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                     (run['strategy'] in STRATEGIES, f"unknown strategy {run['strategy']!r}; choose one of "
                      f"{', '.join(STRATEGIES)}"),
                     (run['classes'] in (None, 2, 4), f"--classes must be 4 or 2, got {run['classes']}"),
+                    (run['layout'] in (None, 'classes', 'split'), "--layout must be 'classes' or 'split' (or left "
+                     f"out: read by the folders' names), got {run['layout']!r}"),
+                    (run['layout'] is None or run['data'] != 'elpv', "--layout is for folders, and elpv is not one: "
+                     "leave it out"),
                     (run['bit_depth'] is None or run['data'] != 'elpv', "--bit-depth is for folders of 16-bit grey "
                      "images, and elpv's are 8-bit: leave it out"),
                     (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}")]:
@@ -136,6 +140,9 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
         if run['classes'] is not None:
             raise ValueError(f"--classes is for elpv only (4 defect levels or 2); the classes of {data!r} are its "
                              "subfolders: leave --classes out")
+        if run['layout'] == 'split' and not split_folders(d):
+            raise ValueError(f"--layout split: {data!r} is not split into a train/ folder and valid/ or test/ folders "
+                             "of class folders; leave --layout out to read its subfolders as classes")
     resolve_model_name(cfg.model)                                     # the name only: nothing is built or loaded
     get_device(cfg.device)
     pre = False if run['strategy'] == 'scratch' or cfg.pretrained in (False, 'none') else \
@@ -300,6 +307,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
              classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
              bit_depth:int|None=None, # 16-bit grey images that hold fewer bits, e.g. 12: 0..4095 read as 0..255
+             layout:Literal['classes', 'split']|None=None, # how --data's subfolders are read (default: by their names)
              balanced:bool=False, # sample every class equally often
              patience:int|None=None, # early-stopping patience in epochs (default: train all epochs, keep the best)
              workers:int=0, # data-loader worker processes
@@ -329,7 +337,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
         try: need()
         except ImportError: raise ImportError(f"--{flag} needs the {flag} package: pip install {flag}") from None
     t0 = time.time(); set_seed(cfg.seed); dev = get_device(cfg.device)
-    sets = _load_data(str(data), classes, bit_depth)                  # 'train', and 'valid'/'test' if split already
+    sets = _load_data(str(data), classes, bit_depth, layout)          # 'train', and 'valid'/'test' if split already
     ds = sets['train']
     if limit and limit > len(ds):
         raise ValueError(f"--limit {limit} is more than the {len(ds)} {'training ' * (len(sets) > 1)}images in "
@@ -343,7 +351,8 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
         print(f"ftbook-finetune: {data} is split already: "
               + ', '.join(f"{'training on' if k == 'train' else 'validating on' if k == 'valid' else 'testing on'} "
                           f"{d.path.name}/ ({len(d)} images)" for k, d in sets.items())
-              + ('' if valid_ds is not None else f"; {valid_pct:.0%} of {ds.path.name}/ held out for validation"),
+              + ('' if valid_ds is not None else f"; {valid_pct:.0%} of {ds.path.name}/ held out for validation")
+              + ('' if layout else " (--layout classes reads these folders as classes)"),
               file=sys.stderr)
     data_id = _fingerprint(ds) | {k: _fingerprint(d) for k, d in sets.items() if k != 'train'}
     if record is not None: _compare_data(record['data'], data_id, out)

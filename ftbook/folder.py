@@ -151,7 +151,8 @@ class ImageFolder(ImageDataset):
                  extensions:Sequence[str]=IMAGE_EXTENSIONS, # file extensions treated as images (lower case)
                  on_load_error:str='substitute', # a file failing at load time: 'substitute' a grey image, or 'raise'
                  names_from:str|Path|None=None, # `.names` and `.skipped` relative to this folder above `path`
-                 bit_depth:int|None=None): # 16-bit grey files that hold fewer bits, e.g. 12 (`ftbook.data.load_image`)
+                 bit_depth:int|None=None, # 16-bit grey files that hold fewer bits, e.g. 12 (`ftbook.data.load_image`)
+                 as_classes:bool=False): # every subfolder a class, even train/, valid/, test/ (else refused)
         root = Path(path).expanduser()
         base = root if names_from is None else Path(names_from).expanduser()
         if not root.exists():
@@ -177,8 +178,9 @@ class ImageFolder(ImageDataset):
             else: folders.append(d.name)
         if not folders:
             raise ValueError(f"no class subfolders in {root}: ImageFolder expects {root}/<class name>/<image files>")
-        splits = split_folders(root) if classes is None else {}
-        alike = [d for d in folders if classes is None and d.lower() in _SPLIT_ROLE and _has_folders(root/d)]
+        asked = classes is not None or as_classes                # the caller said what the subfolders are
+        splits = split_folders(root) if not asked else {}
+        alike = [d for d in folders if not asked and d.lower() in _SPLIT_ROLE and _has_folders(root/d)]
         if not splits and len(alike) >= 2:                 # e.g. train/, test/ and a stray folder next to them
             warnings.warn(f"the class folders {alike} of {root} are named like dataset splits and hold folders of "
                           f"their own: if they are splits, leave only them in {root} (then load_splits and "

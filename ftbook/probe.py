@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from sklearn.linear_model import LogisticRegression
+from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
 from .augment import TTA_SETS, tta_views
 from .metrics import macro_f1, accuracy
@@ -19,41 +19,58 @@ from .data import gives_whole
 from .perf import available_memory
 
 # %% auto #0
-__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'PROBE_MEMORY', 'fit_logistic', 'view_probs',
-           'logit_shift', 'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe', 'probe_memory', 'linear_probe',
-           'probe_preds']
+__all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TOL', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'PROBE_MEMORY', 'fit_logistic',
+           'view_probs', 'logit_shift', 'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe', 'probe_memory',
+           'linear_probe', 'probe_preds']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
 PROBE_TAUS = (0., 0.25, 0.5)               # candidate logit adjustments τ (0: none)
 PROBE_FOLDS = 2                            # cross-validation folds (2: half the fitting time of 3, measured as good)
+PROBE_TOL = 1e-3                           # L-BFGS stops when no gradient entry of the mean objective exceeds this
 PROBE_TTA = ('none', 'hflip2', 'dihedral2')  # candidate view sets when the views are chosen (`tta='auto'`)
 PROBE_TTA_CENTRE = ('none', 'hflip', 'dihedral')  # the same without the whole image (loaders with per-image transforms)
+
+def _standardised(X:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "(Z, mean, std): float32 features [N, D] scaled to mean 0 and standard deviation 1 per column (a new tensor)."
+    sd, mu = torch.std_mean(X, 0)
+    sd = sd.clamp_min(1e-6)
+    return (X - mu).div_(sd), mu.double(), sd.double()
 
 def fit_logistic(feats, # features [N, D], or [N, V, D]: every view is a training row
                  targets, # class index [N] of every image
                  C:float=0.03, # inverse L2 strength on standardised features
                  n_classes:int|None=None, # number of classes (default: max target + 1)
-                 max_iter:int=500
+                 max_iter:int=1000, # L-BFGS iterations at most
+                 tol:float=PROBE_TOL # stop when no entry of the mean objective's gradient exceeds this
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Multinomial logistic regression; the (weight [K, D], bias [K]) of the same function on the *raw* features."
     X = torch.as_tensor(feats); y = np.asarray(targets)
-    X = X.to(torch.float64).contiguous() if X.dtype != torch.float64 else X.clone(memory_format=torch.contiguous_format)
-    if X.ndim == 3: y = np.repeat(y, X.shape[1]); X = X.view(-1, X.shape[-1])   # our own copy: standardised in place
+    if X.ndim == 3: y = np.repeat(y, X.shape[1]); X = X.reshape(-1, X.shape[-1])
     if X.ndim != 2 or len(X) != len(y): raise ValueError(f"features {tuple(X.shape)} do not match {len(y)} targets")
+    X = X.float()
     if not torch.isfinite(X.sum(0)).all():                  # a column sum: isfinite(X) would take more memory than X
         raise ValueError("the features hold NaN or inf: check the model and the images")
-    k = int(n_classes or y.max() + 1)
-    if len(np.unique(y)) < 2: raise ValueError("a probe needs at least two classes among the training targets")
-    mu, sd = X.mean(0), X.std(0).clamp_min(1e-6)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')                 # lbfgs may stop at max_iter within tol: the fit is still used
-        clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-3).fit(X.sub_(mu).div_(sd).numpy(), y)
-    W = torch.zeros(k, X.shape[1], dtype=torch.float64); b = torch.full((k,), -1e4, dtype=torch.float64)
-    coef, icpt = torch.from_numpy(clf.coef_), torch.from_numpy(clf.intercept_)
-    if len(clf.classes_) == 2: coef, icpt = torch.cat([-coef / 2, coef / 2]), torch.cat([-icpt / 2, icpt / 2])
-    W[clf.classes_] = coef / sd; b[clf.classes_] = icpt - (coef / sd) @ mu   # classes absent from y: never predicted
-    return W.float(), b.float()
+    k, cls = int(n_classes or y.max() + 1), np.unique(y)
+    if len(cls) < 2: raise ValueError("a probe needs at least two classes among the training targets")
+    Z, mu, sd = _standardised(X)
+    yz = torch.as_tensor(np.searchsorted(cls, y))                       # the classes present, numbered 0..
+    W, b = torch.zeros(len(cls), X.shape[1], requires_grad=True), torch.zeros(len(cls), requires_grad=True)
+    # scikit-learn's objective C·Σ loss + ½‖w‖², divided by C·N; with two classes its one weight vector w is
+    # W[1] − W[0], whose ½‖w‖² is ‖W[0]‖² + ‖W[1]‖² at the optimum (W[0] = −W[1])
+    lam = (2. if len(cls) == 2 else 1.) / (C * len(yz))
+    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0,
+                            history_size=10, line_search_fn='strong_wolfe')
+    def objective():                    # float32 products, the sum in float64: the line search compares its values
+        opt.zero_grad()
+        loss = F.cross_entropy((Z @ W.T + b).double(), yz) + 0.5 * lam * W.double().square().sum()
+        loss.backward()
+        return loss
+    opt.step(objective)
+    Wd, bd = W.detach().double(), b.detach().double()
+    Wo = torch.zeros(k, X.shape[1], dtype=torch.float64); bo = torch.full((k,), -1e4, dtype=torch.float64)
+    Wo[cls] = Wd / sd; bo[cls] = bd - (Wd / sd) @ mu                    # classes absent from y: never predicted
+    return Wo.float(), bo.float()
 
 def view_probs(feats, # features [N, D] or [N, V, D]
                weight:torch.Tensor, bias:torch.Tensor # a linear head (`fit_logistic`)
@@ -157,7 +174,7 @@ def fit_probe(feats, # training features [N, V, D] over the views `tta`
     return dict(sel, weight=W, bias=b - logit_shift(y, k, sel['tau']), views=idx, train_loss=train_loss,
                 n_train=len(y))
 
-PROBE_MEMORY = 5       # peak memory of the probe / bytes of its float32 features (measured 3.7: features + fit)
+PROBE_MEMORY = 5       # peak memory of the probe / bytes of its float32 features (3.7 measured with a float64 fit)
 
 def probe_memory(n_images:int, # training images
                  views:str|Sequence[str], # the views extracted (a name in `TTA_SETS` or a list of view names)
