@@ -66,7 +66,7 @@ def fit_logistic(feats, # features [N, D], or [N, V, D]: every view is a trainin
         loss = F.cross_entropy((Z @ W.T + b).double(), yz) + 0.5 * lam * W.double().square().sum()
         loss.backward()
         return loss
-    opt.step(objective)
+    with torch.enable_grad(): opt.step(objective)                     # also when called under torch.no_grad()
     Wd, bd = W.detach().double(), b.detach().double()
     Wo = torch.zeros(k, X.shape[1], dtype=torch.float64); bo = torch.full((k,), -1e4, dtype=torch.float64)
     Wo[cls] = Wd / sd; bo[cls] = bd - (Wd / sd) @ mu                    # classes absent from y: never predicted
