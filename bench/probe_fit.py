@@ -4,7 +4,7 @@
 The default `lp` recipe fits 19 logistic regressions (3 view sets × 3 Cs × 2 folds, then the chosen one on every
 training image) on up to 33,600 rows × 1,792 columns of elpv features. `ftbook.probe.fit_logistic` used to call
 scikit-learn's `LogisticRegression(tol=1e-3)` on a float64 copy; it now solves the same objective with
-`torch.optim.LBFGS` in float32 to `PROBE_TOL`, each C of the cross-validation starting from the last one's answer.
+`torch.optim.LBFGS` (float32 products, the loss summed in float64) to the same tolerance (`PROBE_TOL`).
 This extracts the default's features of every elpv image once (`lp_ablation.features`; `--cache FILE` keeps them
 for the next call), then for every seed makes the split of `ftbook-finetune --seed S` and runs the default's
 `fit_probe` twice, with the old fit (reproduced here: `sklearn_fit`) and with the new one, timing both and scoring
@@ -26,8 +26,8 @@ from ftbook.metrics import accuracy, macro_f1
 from lp_ablation import VIEWS, features, print_summary
 from lp_candidates import report_paired
 
-def sklearn_fit(feats, targets, C=0.03, n_classes=None, max_iter=500, tol=1e-3, init=None):
-    "`fit_logistic` as it was: scikit-learn's lbfgs at tol 1e-3 on a standardised float64 copy (`init` unused)."
+def sklearn_fit(feats, targets, C=0.03, n_classes=None, max_iter=500, tol=1e-3):
+    "`fit_logistic` as it was: scikit-learn's lbfgs at tol 1e-3 on a standardised float64 copy."
     X = torch.as_tensor(feats).to(torch.float64); y = np.asarray(targets)
     if X.ndim == 3: y = np.repeat(y, X.shape[1]); X = X.reshape(-1, X.shape[-1])
     k = int(n_classes or y.max() + 1)
