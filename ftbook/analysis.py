@@ -16,6 +16,7 @@ import pandas as pd
 from torch.utils.data import DataLoader, SequentialSampler
 from PIL import Image
 from .data import image_to_uint8
+from .probe import CONVERGED_TOL, fit_logistic, view_probs
 from .metrics import (_labels, _check_range, _probs_or_preds, confusion_matrix, classification_metrics,
                             reliability_bins, expected_calibration_error)
 
@@ -202,11 +203,8 @@ def out_of_fold_probs(features, # feature matrix [N, D] (e.g. cached backbone fe
                       C:float=1.0, # inverse L2 strength of the logistic regression
                       seed:int=0) -> np.ndarray:
     "Out-of-sample probabilities [N, C]: a logistic regression per stratified fold predicts the held-out fold."
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    X, y = np.asarray(features, np.float64), _labels(labels, 'labels')
+    X, y = np.asarray(features, np.float32), _labels(labels, 'labels')
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"features must be [N, D] with N = {len(y)} labels, got shape {X.shape}")
     K = n_classes or int(y.max()) + 1; _check_range(y, K, 'labels')
@@ -216,8 +214,8 @@ def out_of_fold_probs(features, # feature matrix [N, D] (e.g. cached backbone fe
                          "n_splits")
     probs = np.zeros((len(y), K))
     for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X, y):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(X[tr], y[tr])
-        probs[np.ix_(te, clf.classes_)] = clf.predict_proba(X[te])          # classes absent from a fold keep 0
+        W, b = fit_logistic(X[tr], y[tr], C, n_classes=K, tol=CONVERGED_TOL)  # a class absent from a fold: p = 0
+        probs[te] = view_probs(X[te], W, b).double().numpy()
     return probs
 
 def confident_joint(labels, # given class per sample, shape [N]

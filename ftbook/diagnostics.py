@@ -15,6 +15,7 @@ from .core import to_device
 from .models import set_bn_eval
 from .optim import trainable_param_groups
 from .learner import Callback, history_frame, best_epoch
+from .probe import CONVERGED_TOL, fit_logistic, view_probs
 
 # %% auto #0
 __all__ = ['generalisation_gap', 'plot_curves', 'CleanTrainLoss', 'noise_sd', 'projected_drop', 'Diagnosis', 'diagnose',
@@ -331,16 +332,14 @@ def probe_learning_curve(X_train, # training features, shape [N, D]
                          C:float=1.0, # inverse L2 strength of the logistic regression
                          repeats:int=1, seed:int=0, min_gain:float=0.01) -> LearningCurve:
     "Learning curve of a logistic-regression probe on (cached) features: validation accuracy against training size."
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.pipeline import make_pipeline
-    X_train, X_valid = np.asarray(X_train, np.float64), np.asarray(X_valid, np.float64)
+    X_train, X_valid = np.asarray(X_train, np.float32), np.asarray(X_valid, np.float32)
     y_train, y_valid = _as_targets(y_train), _as_targets(y_valid)
     if len(X_train) != len(y_train) or len(X_valid) != len(y_valid):
         raise ValueError("features and labels must have the same length")
+    k = int(max(y_train.max(), y_valid.max())) + 1
     def fit_score(idx):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-        return clf.fit(X_train[idx], y_train[idx]).score(X_valid, y_valid)
+        W, b = fit_logistic(X_train[idx], y_train[idx], C, n_classes=k, tol=CONVERGED_TOL)
+        return float((view_probs(X_valid, W, b).argmax(1).numpy() == y_valid).mean())
     return learning_curve(fit_score, y_train, fractions, repeats, seed, True, min_gain)
 
 # %% ../nbs/api/06_diagnostics.ipynb #854a1536
