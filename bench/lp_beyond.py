@@ -156,7 +156,7 @@ def class_offsets(oof, ytr, shift, va_logits, k, rounds=3):
     def f1(v, j): e = d.clone(); e[j] = v; return macro_f1((oof - shift + e).softmax(-1).mean(1), ytr)
     for _ in range(rounds):
         for j in range(1, k): d[j] = float(max(OFFSETS, key=lambda v: (f1(v, j), -abs(v))))
-    return (va_logits + d).softmax(-1).mean(1), dict(tta=None, offsets=[round(float(v), 2) for v in d])
+    return (va_logits + d).softmax(-1).mean(1), dict(offsets=[round(float(v), 2) for v in d])
 
 def paired_crops(f:torch.Tensor) -> torch.Tensor:
     "The default's 16 views [N, 16, D] (8 symmetries of the centre crop, then the same of the whole) as [N, 8, 2D]."
@@ -329,7 +329,7 @@ def main():
                 if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, PROBE_FOLDS, seed)
                 pr, info = class_offsets(oof, ytr, logit_shift(ytr, k, r0['tau']),
                                          f[va][:, r0['views']] @ r0['weight'].T + r0['bias'], k)
-                info = _chose(r0) | dict(offsets=info['offsets'])
+                info = _chose(r0) | info
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, _chose(r1)
