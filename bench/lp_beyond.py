@@ -49,10 +49,10 @@ on the held-out images. Candidates:
 - wider grid: the default's cross-validation chooses the edges of its grids often (C = 0.01, the smallest, and
   τ = 0.5, the largest), so the same probe chooses from C ∈ `WIDE_CS` and τ ∈ `WIDE_TAUS` instead (one more C below
   and two more τ above), with the views the default chose. No second feature pass.
-- class offsets: τ moves every class's logit by one common rule (τ·log prior); instead, an offset per class
-  (the first class's fixed at 0, the others from −1.5 to 1.5 in steps of 0.1) is added to the default's adjusted
-  logits, chosen on the same out-of-fold logits by coordinate ascent on macro-F1 (3 rounds, the smaller offset
-  among ties). No second feature pass.
+- class offsets: `lp_candidates`' tuned class offsets (one logit offset per class instead of the one τ·log prior
+  rule, chosen on out-of-fold logits by coordinate ascent on macro-F1 from −τ·log prior, −1.5 to 1.5 in steps of
+  0.1), measured there on the previous 8-view default, here on the current one: its views, C and τ, its 2 folds.
+  No second feature pass.
 
 `--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call.
 
@@ -81,7 +81,7 @@ from ftbook.perf import OnnxFunction, autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
                           logit_shift, oof_logits, view_probs)
 from lp_ablation import VIEWS, elpv_pass, features, print_summary
-from lp_candidates import report_paired
+from lp_candidates import report_paired, tuned_offsets
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
@@ -90,7 +90,6 @@ KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
 WIDE_CS, WIDE_TAUS = (0.003,) + PROBE_CS, PROBE_TAUS + (0.75, 1.)
-OFFSETS = np.round(np.arange(-1.5, 1.51, 0.1), 2)
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -149,14 +148,6 @@ def grade_thresholds(oof_p, ytr, p_va, k, rounds=3):
             ok = [v for v in grid if (j == 0 or v >= t[j - 1]) and (j == k - 2 or v <= t[j + 1])]
             t[j] = max(ok, key=lambda v: macro_f1(cut(g, t[:j] + [v] + t[j + 1:]), ytr))
     return cut(grade(p_va), t), dict(thresholds=[round(float(v), 3) for v in t])
-
-def class_offsets(oof, ytr, shift, va_logits, k, rounds=3):
-    "Per-class logit offsets δ (δ_0 = 0) chosen on out-of-fold logits by coordinate ascent on macro-F1."
-    d = torch.zeros(k)
-    def f1(v, j): e = d.clone(); e[j] = v; return macro_f1((oof - shift + e).softmax(-1).mean(1), ytr)
-    for _ in range(rounds):
-        for j in range(1, k): d[j] = float(max(OFFSETS, key=lambda v: (f1(v, j), -abs(v))))
-    return (va_logits + d).softmax(-1).mean(1), dict(offsets=[round(float(v), 2) for v in d])
 
 def paired_crops(f:torch.Tensor) -> torch.Tensor:
     "The default's 16 views [N, 16, D] (8 symmetries of the centre crop, then the same of the whole) as [N, 8, 2D]."
@@ -326,10 +317,8 @@ def main():
                 oof_p = (oof - logit_shift(ytr, k, r0['tau'])).softmax(-1).mean(1)
                 pr, info = grade_thresholds(oof_p, ytr, p0, k)
             elif name == 'class offsets':
-                if oof is None: oof = oof_logits(f[tr][:, r0['views']], ytr, r0['C'], k, PROBE_FOLDS, seed)
-                pr, info = class_offsets(oof, ytr, logit_shift(ytr, k, r0['tau']),
-                                         f[va][:, r0['views']] @ r0['weight'].T + r0['bias'], k)
-                info = _chose(r0) | info
+                pr = tuned_offsets(f[tr], ytr, f[va], k, seed, r0['views'], r0['C'], r0['tau'], folds=PROBE_FOLDS)
+                info = _chose(r0) | dict(tau='per class')
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, _chose(r1)

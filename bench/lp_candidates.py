@@ -46,10 +46,10 @@ def _folds(y, seed): return StratifiedKFold(3, shuffle=True, random_state=seed).
 
 def _score(p, y): return dict(accuracy=accuracy(p, y), macro_f1=macro_f1(p, y))
 
-def tuned_offsets(ftr, ytr, fva, k, seed, views, C, tau, rounds=3, grid=np.linspace(-1.5, 1.5, 31)):
+def tuned_offsets(ftr, ytr, fva, k, seed, views, C, tau, rounds=3, grid=np.linspace(-1.5, 1.5, 31), folds=3):
     "Per-class logit offsets maximising out-of-fold macro-F1, then the probe on all training images plus them."
     ftr, fva = ftr[:, views], fva[:, views]
-    oof = oof_logits(ftr, ytr, C, k, 3, seed)
+    oof = oof_logits(ftr, ytr, C, k, folds, seed)
     off, eye = -logit_shift(ytr, k, tau), torch.eye(k)
     f1 = lambda o: macro_f1((oof + o).softmax(-1).mean(1), ytr)
     for _ in range(rounds):
