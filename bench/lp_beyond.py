@@ -64,7 +64,6 @@ same split) in points; with `--out`, writes runs.csv there.
         --candidates default 'class offsets' --cache /tmp/elpv_feats.pt
 """
 import argparse, copy, time, warnings
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -80,7 +79,7 @@ from ftbook.metrics import accuracy, macro_f1
 from ftbook.perf import OnnxFunction, autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
                           logit_shift, oof_logits, view_probs)
-from lp_ablation import VIEWS, elpv_pass, features, print_summary
+from lp_ablation import VIEWS, default_features, elpv_pass, features, print_summary
 from lp_candidates import report_paired, tuned_offsets
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
@@ -271,10 +270,7 @@ def main():
     a = p.parse_args()
     warnings.filterwarnings('ignore', category=UserWarning)
     dev, rows = get_device(a.device), []
-    if a.cache and Path(a.cache).exists(): c = torch.load(a.cache); f, y, secs = c['f'], c['y'], 0.
-    else:
-        f, y, _, secs = features('efficientnet_lite0', 224, dev)
-        if a.cache: torch.save(dict(f=f, y=y), a.cache)
+    f, y, secs = default_features(dev, a.cache)
     print(f"default: efficientnet_lite0 features of {len(y)} images x {f.shape[1]} views in {secs:.0f}s", flush=True)
     if 'second backbone' in a.candidates:
         f1, y1, _, secs1 = features('efficientnet_lite1', 240, dev, tta='dihedral'); assert torch.equal(y, y1)

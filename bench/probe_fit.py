@@ -14,7 +14,6 @@ new − old (points), and the time ratio. Times are seconds of the whole selecti
     python bench/probe_fit.py --seeds 96 97 98 99 100 101 --cache /tmp/elpv_feats.pt
 """
 import argparse, time, warnings
-from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -23,7 +22,7 @@ import ftbook.probe as probe
 from ftbook.core import get_device
 from ftbook.data import stratified_split
 from ftbook.metrics import accuracy, macro_f1
-from lp_ablation import VIEWS, features, print_summary
+from lp_ablation import VIEWS, default_features, print_summary
 from lp_candidates import report_paired
 
 def sklearn_fit(feats, targets, C=0.03, n_classes=None, max_iter=500, tol=1e-3):
@@ -50,12 +49,8 @@ def main():
     p.add_argument('--cache', default=None, help='a file for the features (read when it exists, else written)')
     p.add_argument('--out', default=None)
     a = p.parse_args()
-    if a.cache and Path(a.cache).exists():
-        d = torch.load(a.cache); f, y = d['f'], d['y']; print(f"features from {a.cache}: {tuple(f.shape)}")
-    else:
-        f, y, _, secs = features('efficientnet_lite0', 224, get_device(None))
-        print(f"features of {len(y)} images x {f.shape[1]} views in {secs:.0f}s", flush=True)
-        if a.cache: torch.save(dict(f=f, y=y), a.cache)
+    f, y, secs = default_features(get_device(None), a.cache)
+    print(f"features of {len(y)} images x {f.shape[1]} views in {secs:.0f}s (0: read from {a.cache})", flush=True)
     k, rows = int(y.max()) + 1, []
     for seed in a.seeds:
         tr, va = stratified_split(y.numpy(), a.valid_pct, seed)
