@@ -53,6 +53,12 @@ on the held-out images. Candidates:
   rule, chosen on out-of-fold logits by coordinate ascent on macro-F1 from −τ·log prior, −1.5 to 1.5 in steps of
   0.1), measured there on the previous 8-view default, here on the current one: its views, C and τ, its 2 folds.
   No second feature pass.
+- earlier stages: the default reads the last two block stages and the conv head; cracks and grain boundaries are
+  finer than their 7×7 positions, so the spatial mean and standard deviation of the three stages before them
+  (`blocks.2`-`blocks.4`, 40, 80 and 112 channels at 28×28 and 14×14) are appended (+464 columns, from a second pass
+  through those stages only, onnxruntime); views, C and τ by the same CV.
+- second scale: the default's features again at `SECOND_SIZE` px (the same views, crops and layers), their own probe
+  (views, C and τ by the same CV), its held-out probabilities averaged with the default's: an ensemble over scales.
 
 `--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call.
 
@@ -84,11 +90,12 @@ from lp_candidates import report_paired, tuned_offsets
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
-              'power normalisation', 'wider grid', 'class offsets')
+              'power normalisation', 'wider grid', 'class offsets', 'earlier stages', 'second scale')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
 WIDE_CS, WIDE_TAUS = (0.003,) + PROBE_CS, PROBE_TAUS + (0.75, 1.)
+EARLY_STAGES, SECOND_SIZE = (2, 3, 4), 192
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -216,6 +223,26 @@ def stage_maps(size=224, bs=64, crop_pct=0.875):
         out.append(torch.stack([fn(x).half() for x in xs], 1)); ys.append(torch.as_tensor(yb))
     return torch.cat(out), torch.cat(ys).long(), m, time.perf_counter() - t0
 
+class _Early(nn.Module):
+    "A timm EfficientNet's spatial mean and standard deviation of the outputs of its block stages `stages`, [B, 2·C]."
+    def __init__(self, m, stages): super().__init__(); self.m, self.stages = m, stages
+    def forward(self, x):
+        x, out = self.m.bn1(self.m.conv_stem(x)), []
+        for b in range(max(self.stages) + 1):
+            x = self.m.blocks[b](x)
+            if b in self.stages: z = x.flatten(2); out += [z.mean(2), z.std(2)]
+        return torch.cat(out, 1)
+
+@torch.no_grad()
+def early_stats(size=224, bs=64, crop_pct=0.875):
+    "Mean and std over the positions of `EARLY_STAGES` [N, 16, 2C] in the default's views and order, and the seconds."
+    m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
+    m.eval(); fn, out, ys, t0 = None, [], [], time.perf_counter()
+    for xs, yb in iter_views(dl, VIEWS):
+        if fn is None: fn = OnnxFunction(_Early(m, EARLY_STAGES), xs[0][:2])
+        out.append(torch.stack([fn(x) for x in xs], 1)); ys.append(torch.as_tensor(yb))
+    return torch.cat(out), torch.cat(ys).long(), time.perf_counter() - t0
+
 def last_stage(m) -> nn.Sequential:
     "What follows `blocks.5` up to the pooled features of Lite0 `m`: `blocks.6`, `conv_head`, its BatchNorm (shared)."
     return nn.Sequential(m.blocks[6], m.conv_head, m.bn2)
@@ -279,6 +306,13 @@ def main():
     if 'pooled statistics' in a.candidates:
         fs, ys, secs2 = layer_stats(dev); assert torch.equal(y, ys); other['pooled statistics'] = torch.cat([f, fs], -1)
         print(f"pooled statistics: std and max of the last stage, +{fs.shape[-1]} columns, in {secs2:.0f}s", flush=True)
+    if 'earlier stages' in a.candidates:
+        fe, ye, secs5 = early_stats(); assert torch.equal(y, ye); other['earlier stages'] = torch.cat([f, fe], -1)
+        print(f"earlier stages: mean and std of blocks {EARLY_STAGES}, +{fe.shape[-1]} columns, in {secs5:.0f}s",
+              flush=True)
+    if 'second scale' in a.candidates:
+        f2, y2, _, secs6 = features('efficientnet_lite0', SECOND_SIZE, dev); assert torch.equal(y, y2)
+        print(f"second scale: the default's features at {SECOND_SIZE} px in {secs6:.0f}s", flush=True)
     if 'grey-level statistics' in a.candidates:
         g = grey_columns(); other['grey-level statistics'] = torch.cat([f, g], -1)
         print(f"grey-level statistics: +{g.shape[-1]} columns", flush=True)
@@ -306,6 +340,9 @@ def main():
             elif name == 'second backbone':
                 p1, r1 = probe(f1, ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = (p0 + p1) / 2, _chose(r1, 'lite1_')
+            elif name == 'second scale':
+                p1, r1 = probe(f2, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+                pr, info = (p0 + p1) / 2, _chose(r1, f'{SECOND_SIZE}px_')
             elif name == 'kNN blend': pr, info, oof = knn_blend(f, yn, tr, va, r0, k, seed)
             elif name == 'RBF SVM': pr, info = rbf_svm(f, yn, tr, va, k, seed)
             elif name == 'grade thresholds':
