@@ -214,14 +214,18 @@ class _Trunk(nn.Module):
         return x
 
 @torch.no_grad()
-def stage_maps(size=224, bs=64, crop_pct=0.875):
-    "The outputs of `blocks.5` [N, 16, C, H, W] (fp16) in the default's views and order, the model, the seconds."
+def onnx_views(make, cast=None, size=224, bs=64, crop_pct=0.875):
+    "`make(m)`'s outputs [N, 16, ...] via onnxruntime, `cast` applied, for Lite0 `m` in the default's views and order."
     m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
-    m.eval(); fn, out, ys, t0 = None, [], [], time.perf_counter()
+    m.eval(); fn, out, ys, t0, cast = None, [], [], time.perf_counter(), cast or (lambda t: t)
     for xs, yb in iter_views(dl, VIEWS):
-        if fn is None: fn = OnnxFunction(_Trunk(m, 5), xs[0][:2])
-        out.append(torch.stack([fn(x).half() for x in xs], 1)); ys.append(torch.as_tensor(yb))
+        if fn is None: fn = OnnxFunction(make(m), xs[0][:2])
+        out.append(torch.stack([cast(fn(x)) for x in xs], 1)); ys.append(torch.as_tensor(yb))
     return torch.cat(out), torch.cat(ys).long(), m, time.perf_counter() - t0
+
+def stage_maps():
+    "The outputs of `blocks.5` [N, 16, C, H, W] (fp16) in the default's views and order, the model, the seconds."
+    return onnx_views(lambda m: _Trunk(m, 5), torch.Tensor.half)
 
 class _Early(nn.Module):
     "A timm EfficientNet's spatial mean and standard deviation of the outputs of its block stages `stages`, [B, 2·C]."
@@ -233,15 +237,10 @@ class _Early(nn.Module):
             if b in self.stages: z = x.flatten(2); out += [z.mean(2), z.std(2)]
         return torch.cat(out, 1)
 
-@torch.no_grad()
-def early_stats(size=224, bs=64, crop_pct=0.875):
+def early_stats():
     "Mean and std over the positions of `EARLY_STAGES` [N, 16, 2C] in the default's views and order, and the seconds."
-    m, dl = elpv_pass('efficientnet_lite0', size, bs, crop_pct)             # the images and order of `features`
-    m.eval(); fn, out, ys, t0 = None, [], [], time.perf_counter()
-    for xs, yb in iter_views(dl, VIEWS):
-        if fn is None: fn = OnnxFunction(_Early(m, EARLY_STAGES), xs[0][:2])
-        out.append(torch.stack([fn(x) for x in xs], 1)); ys.append(torch.as_tensor(yb))
-    return torch.cat(out), torch.cat(ys).long(), time.perf_counter() - t0
+    f, y, _, secs = onnx_views(lambda m: _Early(m, EARLY_STAGES))
+    return f, y, secs
 
 def last_stage(m) -> nn.Sequential:
     "What follows `blocks.5` up to the pooled features of Lite0 `m`: `blocks.6`, `conv_head`, its BatchNorm (shared)."
@@ -292,7 +291,7 @@ def main():
     p.add_argument('--candidates', nargs='+', default=list(CANDIDATES), choices=list(CANDIDATES))
     p.add_argument('--valid-pct', type=float, default=0.2)
     p.add_argument('--device', default=None)
-    p.add_argument('--cache', default=None, help="a file for the default's features (read when it exists, else written)")
+    p.add_argument('--cache', default=None, help="a file for the default's features (read if it exists, else written)")
     p.add_argument('--out', default=None)
     a = p.parse_args()
     warnings.filterwarnings('ignore', category=UserWarning)
