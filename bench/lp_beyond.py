@@ -55,8 +55,8 @@ on the held-out images. Candidates:
   No second feature pass.
 - earlier stages: the default reads the last two block stages and the conv head; cracks and grain boundaries are
   finer than their 7×7 positions, so the spatial mean and standard deviation of the three stages before them
-  (`blocks.2`-`blocks.4`, 40, 80 and 112 channels at 28×28 and 14×14) are appended (+464 columns, from a second pass
-  through those stages only, onnxruntime); views, C and τ by the same CV.
+  (`blocks.2`-`blocks.4`, 40, 80 and 112 channels at 28×28 and 14×14) are appended (+464 columns, from one more pass
+  through the first five stages only, onnxruntime); views, C and τ by the same CV.
 - second scale: the default's features again at `SECOND_SIZE` px (the same views, crops and layers), their own probe
   (views, C and τ by the same CV), its held-out probabilities averaged with the default's: an ensemble over scales.
 
