@@ -70,10 +70,10 @@ def features(model_name, size, device, bs=64, crop_pct=0.875, tta=VIEWS, pre=Non
     f, y = extract_features(m, dl, device, tta=tta)
     return f, y, d, time.perf_counter() - t0
 
-def default_features(device, cache=None):
-    "The default's `features` (Lite0, 224 px) and targets, and the seconds (0: read from `cache`, a file kept for reuse)."
+def default_features(device, cache=None, size=224):
+    "The default's `features` (Lite0, `size` px) and targets, and the seconds (0: read from `cache`, kept for reuse)."
     if cache and Path(cache).exists(): c = torch.load(cache); return c['f'], c['y'], 0.
-    f, y, _, secs = features('efficientnet_lite0', 224, device)
+    f, y, _, secs = features('efficientnet_lite0', size, device)
     if cache: torch.save(dict(f=f, y=y), cache)
     return f, y, secs
 

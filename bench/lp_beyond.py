@@ -59,8 +59,12 @@ on the held-out images. Candidates:
   through the first five stages only, onnxruntime); views, C and τ by the same CV.
 - second scale: the default's features again at `SECOND_SIZE` px (the same views, crops and layers), their own probe
   (views, C and τ by the same CV), its held-out probabilities averaged with the default's: an ensemble over scales.
+- higher resolution: the default's probe alone on the same features at `HIGH_SIZE` px instead of 224 (the same views,
+  crops and layers; elpv's cells are 300 px, so the whole cell is barely resized and cracks keep more pixels): a
+  feature pass about 1.7× the default's; views, C and τ by the same CV.
 
-`--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call.
+`--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call, and the
+higher-resolution candidate's in FILE with `_288px` added to its stem (`HIGH_SIZE`).
 
 Prints one line per run, a mean ± std table over seeds and the paired differences candidate − default (same seed,
 same split) in points; with `--out`, writes runs.csv there.
@@ -70,6 +74,7 @@ same split) in points; with `--out`, writes runs.csv there.
         --candidates default 'class offsets' --cache /tmp/elpv_feats.pt
 """
 import argparse, copy, time, warnings
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -90,12 +95,13 @@ from lp_candidates import report_paired, tuned_offsets
 
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
-              'power normalisation', 'wider grid', 'class offsets', 'earlier stages', 'second scale')
+              'power normalisation', 'wider grid', 'class offsets', 'earlier stages', 'second scale',
+              'higher resolution')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
 WIDE_CS, WIDE_TAUS = (0.003,) + PROBE_CS, PROBE_TAUS + (0.75, 1.)
-EARLY_STAGES, SECOND_SIZE = (2, 3, 4), 192
+EARLY_STAGES, SECOND_SIZE, HIGH_SIZE = (2, 3, 4), 192, 288
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -312,6 +318,11 @@ def main():
     if 'second scale' in a.candidates:
         f2, y2, _, secs6 = features('efficientnet_lite0', SECOND_SIZE, dev); assert torch.equal(y, y2)
         print(f"second scale: the default's features at {SECOND_SIZE} px in {secs6:.0f}s", flush=True)
+    if 'higher resolution' in a.candidates:
+        cache = a.cache and Path(a.cache).with_stem(f'{Path(a.cache).stem}_{HIGH_SIZE}px')
+        hi, yh, secs7 = default_features(dev, cache, HIGH_SIZE)
+        assert torch.equal(y, yh); other['higher resolution'] = hi
+        print(f"higher resolution: the default's features at {HIGH_SIZE} px in {secs7:.0f}s", flush=True)
     if 'grey-level statistics' in a.candidates:
         g = grey_columns(); other['grey-level statistics'] = torch.cat([f, g], -1)
         print(f"grey-level statistics: +{g.shape[-1]} columns", flush=True)
