@@ -62,6 +62,11 @@ on the held-out images. Candidates:
 - higher resolution: the default's probe alone on the same features at `HIGH_SIZE` px instead of 224 (the same views,
   crops and layers; elpv's cells are 300 px, so the whole cell is barely resized and cracks keep more pixels): a
   feature pass about 1.7× the default's; views, C and τ by the same CV.
+- all views: the default's probe with its views fixed to all 16 instead of chosen by the CV (C and τ still are).
+  The CV's choice between the 4 views of 'hflip2' and the 16 of 'dihedral2' can be a near-tie (seed 102: 0.6032
+  against 0.6018 out-of-fold macro-F1 for 'hflip2', held out 0.762 / 0.556 against 0.781 / 0.598; with features
+  extracted on another machine the seed had measured 0.779 / 0.598), and elpv's symmetries are known: an EL cell
+  looks the same flipped and rotated by 90°. No second feature pass.
 
 `--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call, and the
 higher-resolution candidate's in FILE with `_288px` added to its stem (`HIGH_SIZE`).
@@ -96,7 +101,7 @@ from lp_candidates import report_paired, tuned_offsets
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
               'power normalisation', 'wider grid', 'class offsets', 'earlier stages', 'second scale',
-              'higher resolution')
+              'higher resolution', 'all views')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
@@ -364,6 +369,9 @@ def main():
                 info = _chose(r0) | dict(tau='per class')
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
+                pr, info = p1, _chose(r1)
+            elif name == 'all views':
+                p1, r1 = probe(f, ytr, tr, va, VIEWS, [VIEWS], k, seed)
                 pr, info = p1, _chose(r1)
             elif name == 'wider grid':
                 p1, r1 = probe(f, ytr, tr, va, VIEWS, [r0['tta']], k, seed, WIDE_CS, WIDE_TAUS)   # the default's views
