@@ -321,7 +321,7 @@ def main():
         print(f"earlier stages: mean and std of blocks {EARLY_STAGES}, +{fe.shape[-1]} columns, in {secs5:.0f}s",
               flush=True)
     if 'second scale' in a.candidates:
-        f2, y2, _, secs6 = features('efficientnet_lite0', SECOND_SIZE, dev); assert torch.equal(y, y2)
+        f2, y2, secs6 = default_features(dev, None, SECOND_SIZE); assert torch.equal(y, y2)
         print(f"second scale: the default's features at {SECOND_SIZE} px in {secs6:.0f}s", flush=True)
     if 'higher resolution' in a.candidates:
         cache = a.cache and Path(a.cache).with_stem(f'{Path(a.cache).stem}_{HIGH_SIZE}px')
