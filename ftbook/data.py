@@ -14,12 +14,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 import torch.nn.functional as F
 from .core import atomic_write, cache_dir
-from .augment import get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches
+from .augment import (get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches,
+                            symmetry_views)
 
 # %% auto #0
-__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'BitDepthError', 'check_bit_depth', 'load_image', 'image_to_uint8', 'ImageDataset',
-           'load_elpv', 'stratified_split', 'stratified_subsample', 'class_balanced_sampler', 'StoreSize', 'TfmLoader',
-           'DataLoaders', 'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
+__all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'ELPV_SYMMETRY', 'BitDepthError', 'check_bit_depth', 'load_image', 'image_to_uint8',
+           'ImageDataset', 'load_elpv', 'stratified_split', 'stratified_subsample', 'class_balanced_sampler',
+           'StoreSize', 'TfmLoader', 'DataLoaders', 'make_dataloaders', 'gives_whole', 'iter_views', 'show_batch']
 
 # %% ../nbs/api/01_data.ipynb #15622297
 class BitDepthError(ValueError):
@@ -124,7 +125,10 @@ class ImageDataset(Dataset):
                  classes:Sequence[str], # class names; `targets` index into this list
                  names:Sequence[str]|None=None, # file name of every image (default '0', '1', ...)
                  transform:Callable|None=None, # applied to the uint8 3×H×W tensor by `ds[i]`
+                 symmetry:str|None=None, # what keeps every label: 'hflip', 'dihedral' (+ quarter turns), None: unknown
                  **extras): # more per-sample arrays (e.g. `types=...`), kept aligned by `subset`
+        if symmetry is not None: symmetry_views(symmetry)                 # a known one, else a clear error
+        self.symmetry = symmetry
         self.classes = [str(c) for c in classes]
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"class names must be unique, got {self.classes}")
@@ -187,6 +191,7 @@ class ImageDataset(Dataset):
 # %% ../nbs/api/01_data.ipynb #6bcf89b8
 ELPV_CLASSES = {4: ['0.00', '0.33', '0.67', '1.00'], 2: ['functional', 'defective']}
 ELPV_SIZE = 300 # side of the elpv images, in pixels
+ELPV_SYMMETRY = 'dihedral' # an EL image of a cell shows the same defects mirrored or turned by a quarter
 
 def _elpv_data_dir() -> Path:
     try: import elpv_dataset
@@ -240,7 +245,7 @@ def load_elpv(n_classes:int=4, # 4: one class per defect probability (0, 1/3, 2/
     imgs = _elpv_images([data_dir/p for p in paths], int(size or ELPV_SIZE), cache)
     targets = np.rint(proba * 3).astype(np.int64) if n_classes == 4 else (proba >= 0.5).astype(np.int64)
     return ImageDataset(imgs, targets, ELPV_CLASSES[n_classes], names=[Path(p).name for p in paths],
-                        proba=proba, types=types)
+                        symmetry=ELPV_SYMMETRY, proba=proba, types=types)
 
 # %% ../nbs/api/01_data.ipynb #446a7e86
 def stratified_split(targets:Sequence[int], # class index of every sample

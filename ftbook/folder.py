@@ -152,7 +152,8 @@ class ImageFolder(ImageDataset):
                  on_load_error:str='substitute', # a file failing at load time: 'substitute' a grey image, or 'raise'
                  names_from:str|Path|None=None, # `.names` and `.skipped` relative to this folder above `path`
                  bit_depth:int|None=None, # 16-bit grey files that hold fewer bits, e.g. 12 (`ftbook.data.load_image`)
-                 as_classes:bool=False): # every subfolder a class, even train/, valid/, test/ (else refused)
+                 as_classes:bool=False, # every subfolder a class, even train/, valid/, test/ (else refused)
+                 symmetry:str|None=None): # what keeps every label, if known (`ImageDataset`): 'hflip', 'dihedral'
         root = Path(path).expanduser()
         base = root if names_from is None else Path(names_from).expanduser()
         if not root.exists():
@@ -234,7 +235,8 @@ class ImageFolder(ImageDataset):
         if empty:
             warnings.warn(f"class folder(s) {empty} in {root} hold no usable image; they stay in `.classes` with 0 "
                           "samples")
-        super().__init__(files, targets, classes, names=files, transform=transform, real_paths=reals)
+        super().__init__(files, targets, classes, names=files, transform=transform, symmetry=symmetry,
+                         real_paths=reals)
         self._sizes, self._reals, self._base = sizes, reals, base  # per file: (H, W), the real path; names' folder
 
     def _load_image(self, j:int) -> torch.Tensor:

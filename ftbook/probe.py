@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from sklearn.model_selection import StratifiedKFold
-from .augment import TTA_SETS, tta_views
+from .augment import TTA_SETS, tta_views, symmetry_views
 from .metrics import macro_f1, accuracy
 from .features import extract_features, add_layer_features, default_feature_layers, feature_layers
 from .data import gives_whole
@@ -29,7 +29,7 @@ PROBE_TAUS = (0., 0.25, 0.5)               # candidate logit adjustments τ (0: 
 PROBE_FOLDS = 2                            # cross-validation folds (2: half the fitting time of 3, measured as good)
 PROBE_TOL = 1e-3                           # L-BFGS stops when no gradient entry of the mean objective exceeds this
 CONVERGED_TOL = 1e-5                       # the same for a fit within ~1e-4 of the optimum's probabilities
-PROBE_TTA = ('none', 'hflip2', 'dihedral2')  # candidate view sets when the views are chosen (`tta='auto'`)
+PROBE_TTA = ('none', 'hflip2', 'dihedral2')  # view sets `tta='auto'` chooses from when the data declares no symmetry
 PROBE_TTA_CENTRE = ('none', 'hflip', 'dihedral')  # the same without the whole image (loaders with per-image transforms)
 
 def _standardised(X:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -203,7 +203,7 @@ def _affordable(n:int, width:int, cands:Sequence|None, extract, available:int|No
 
 def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is not changed
                  dls, # image DataLoaders: the probe learns from `dls.train`'s images (evaluation transform)
-                 tta:str|Sequence[str]|None='auto', # views: 'auto' (chosen from `PROBE_TTA`), a set, or None
+                 tta:str|Sequence[str]|None='auto', # views: 'auto' (the data's symmetry's, else chosen), a set, None
                  C:float|None=None, # L2 strength (None: chosen from `PROBE_CS`)
                  tau:float|None=None, # logit adjustment (None: chosen from `PROBE_TAUS`)
                  layers:str|Sequence[str]|None='auto', # earlier layers read too: 'auto', 'none', 'a,b' or a list
@@ -221,6 +221,8 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
                          "features")
     if not have: add_layer_features(model, layers)
     dl = dls.eval_loader()
+    if tta == 'auto' and getattr(dl.dataset, 'symmetry', None):          # the views the data's symmetry gives
+        tta = symmetry_views(dl.dataset.symmetry, whole=gives_whole(dl))
     cands = (PROBE_TTA if gives_whole(dl) else PROBE_TTA_CENTRE) if tta == 'auto' else None
     extract = cands[-1] if cands else 'none' if tta is None else tta
     cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), 'in_features', 0), cands, extract,

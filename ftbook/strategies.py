@@ -57,7 +57,9 @@ class StrategyConfig:
     seed: int = 42                     # seeds the split, the model's head, the shuffling and the augmentation
     progress: bool = False             # progress bars and one line per epoch
     resume: bool|str|None = None       # continue an interrupted run: True (its `SaveCheckpoint`'s last.pt) or a file
-    tta: str = 'auto'                  # test-time views (`augment.TTA_SETS`); 'auto': 'lp' picks by CV, others none
+    tta: str = 'auto'                  # test-time views (`augment.TTA_SETS`); auto: lp by symmetry or CV, others none
+                                       # ('lp': the views of the data's symmetry, `ImageDataset.symmetry`, on elpv the
+                                       # 16 of 'dihedral2'; where it declares none, chosen by CV from `PROBE_TTA`)
     logit_adjust: float|None = None    # τ: head bias -= τ·log(class prior) (None: 'lp' picks by CV, others 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
     probe_layers: str = 'auto'         # 'lp': earlier layers its head reads too: 'auto' (the model's default), 'none',
@@ -138,7 +140,7 @@ def lora_strategy(dls, cfg:StrategyConfig,
     return _fit(strategy_learner(m, dls, cfg), cfg)
 
 def lp_strategy(dls, cfg:StrategyConfig) -> Learner:
-    "Logistic-regression probe on multi-view features; views, C and τ chosen by CV on the training images."
+    "Logistic-regression probe on multi-view features; C, τ (and views, unless the data's symmetry gives them) by CV."
     m = freeze(new_model(dls, cfg))
     cache = (lambda name: None) if cfg.feature_cache is None else (lambda name: Path(cfg.feature_cache)/name)
     res = linear_probe(m, dls, tta=cfg.tta, C=cfg.probe_c, tau=cfg.logit_adjust, layers=cfg.probe_layers,
