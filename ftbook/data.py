@@ -14,8 +14,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 import torch.nn.functional as F
 from .core import atomic_write, cache_dir
-from .augment import (get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches,
-                            symmetry_views)
+from .augment import get_transforms, resize_size, BatchAugment, BatchEval, sees_whole, view_batches
+from .augment import symmetry_views
 
 # %% auto #0
 __all__ = ['ELPV_CLASSES', 'ELPV_SIZE', 'ELPV_SYMMETRY', 'BitDepthError', 'check_bit_depth', 'load_image', 'image_to_uint8',
