@@ -9,10 +9,11 @@
 Each command takes one or more notebooks (or their .nbsrc scripts; `nbs/` and `.nbsrc/` mirror each other).
 `py` and `nb` are `jupytext --to py:percent` and `jupytext --update --to ipynb`: `--update` keeps the outputs and
 cell ids of every cell whose source did not change. `run` executes the notebook in this process with execnb (as
-`nbdev_test` does, without a Jupyter kernel): cells flagged with one of settings.ini's `tst_flags` (slow, browser,
-notest) or `#|eval: false` are skipped and keep the outputs they had; the last `nbdev_export()` cell never runs.
-Figures are saved as PNG (not retina). Widget views are dropped from saved outputs (a saved notebook has no widget
-state, so they could not render); a widget's static HTML or PNG rendering stays.
+`nbdev_test` does, without a Jupyter kernel, but with every core as a kernel has them, where the test suite runs two
+notebooks at a time on one thread each; set OMP_NUM_THREADS to choose): cells flagged with one of settings.ini's
+`tst_flags` (slow, browser, notest) or `#|eval: false` are skipped and keep the outputs they had; the last
+`nbdev_export()` cell never runs. Figures are saved as PNG (not retina). Widget views are dropped from saved outputs
+(a saved notebook has no widget state, so they could not render); a widget's static HTML or PNG rendering stays.
 """
 import argparse, os, subprocess, sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def to_nb(nb:Path, src:Path):
 
 def run(nb_path:Path, flags:list[str]):
     "Execute `nb_path` in this process as nbdev_test does, then write it back with its outputs."
-    os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')     # threads: PyTorch's default (every core), as in a kernel
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
