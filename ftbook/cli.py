@@ -112,8 +112,8 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                      f"out: read by the folders' names), got {run['layout']!r}"),
                     (run['layout'] is None or run['data'] != 'elpv', "--layout is for folders, and elpv is not one: "
                      "leave it out"),
-                    (run['bit_depth'] is None or run['data'] != 'elpv', "--bit-depth is for folders of 16-bit grey "
-                     "images, and elpv's are 8-bit: leave it out"),
+                    (run['bit_depth'] is None or run['data'] != 'elpv', "--bit-depth is for folders of 16-bit "
+                     "images, grey or colour, and elpv's are 8-bit: leave it out"),
                     (0 <= cfg.ema < 1, f"--ema must be in [0, 1) (0: off; 0.999 is common), got {cfg.ema}")]:
         if not ok: raise ValueError(msg)
     try: check_bit_depth(run['bit_depth'])
@@ -306,7 +306,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
              valid_pct:float=0.2, # share of every class held out for validation (unless --data has a valid/ folder)
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
              classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
-             bit_depth:int|None=None, # 16-bit grey images that hold fewer bits, e.g. 12: 0..4095 read as 0..255
+             bit_depth:int|None=None, # 16-bit grey or colour images holding fewer bits, e.g. 12: 0..4095 read as 0..255
              layout:Literal['classes', 'split']|None=None, # how --data's subfolders are read (default: by their names)
              balanced:bool=False, # sample every class equally often
              patience:int|None=None, # early-stopping patience in epochs (default: train all epochs, keep the best)

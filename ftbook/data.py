@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/01_data.ipynb #6e1099fd
 from __future__ import annotations
-import copy, io, math, os, warnings
+import copy, io, math, os, re, sys, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -33,6 +33,17 @@ def check_bit_depth(bit_depth:int|None) -> int|None:
     raise ValueError(f"bit_depth must be a whole number of bits from 1 to 32 (e.g. 12 for 12-bit data in 16-bit "
                      f"files), or None for the file's own 16 bits; got {bit_depth!r}")
 
+def _scaled(a:np.ndarray, # integer sample values (any shape)
+            bit_depth:int|None=None # the values fill 0..2**bit_depth-1 (None: 16 bits)
+           ) -> np.ndarray:
+    "Integer samples as floats on 0..255 (2¹⁶-1 → 255 by default); a value beyond a declared `bit_depth` refused."
+    top = 2 ** (bit_depth or 16) - 1
+    if bit_depth and a.max(initial=0) > top:
+        raise BitDepthError(f"pixel values up to {int(a.max())} do not fit in bit_depth={bit_depth} "
+                            f"(0..{top}): pass the bit depth the images were recorded with (16 for the "
+                            "whole range of a 16-bit file)")
+    return a / (top / 255)                                                       # 16 bits: / 257
+
 def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
                 background:tuple[int, int, int]=(255, 255, 255), # colour that transparent pixels are composited on
                 bit_depth:int|None=None # integer grey images: values fill 0..2**bit_depth-1 (None: 16 bits)
@@ -41,18 +52,67 @@ def _pil_to_hwc(img:Image.Image, # a PIL image of any mode
     if img.mode.startswith('I') or img.mode == 'F':                            # 16/32-bit integer or float grey
         a = np.nan_to_num(np.asarray(img, dtype=np.float64))                    # (H, W)
         if img.mode == 'F': a = a * 255 if a.max(initial=0) <= 1 else a
-        else:
-            top = 2 ** (bit_depth or 16) - 1
-            if bit_depth and a.max(initial=0) > top:
-                raise BitDepthError(f"pixel values up to {int(a.max())} do not fit in bit_depth={bit_depth} "
-                                    f"(0..{top}): pass the bit depth the images were recorded with (16 for the "
-                                    "whole range of a 16-bit file)")
-            a = a / (top / 255)                                                  # 16 bits: / 257
+        else: a = _scaled(a, bit_depth)
         return np.repeat(np.clip(np.rint(a), 0, 255).astype(np.uint8)[..., None], 3, axis=2)   # (H, W, 3)
     if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in img.info:
         bg = Image.new('RGBA', img.size, tuple(background) + (255,))
         return np.array(Image.alpha_composite(bg, img.convert('RGBA')).convert('RGB'))
     return np.array(img.convert('RGB'))
+
+def _deep_rawmode(img:Image.Image) -> str|None:
+    "How an unread file stores 16 bits per colour channel ('RGB;16B', 'RGBA;16L', 'LA;16B', ...), else None."
+    for t in getattr(img, 'tile', None) or ():
+        raw = t.args if isinstance(t.args, str) else (t.args or (None,))[0]
+        if isinstance(raw, str) and re.fullmatch(r'RGBA?;16[BLN]|LA;16B', raw): return raw
+    return None
+
+def _low_byte_rawmode(raw:str) -> str:
+    "The same samples in the other byte order: PIL's unpacker, which keeps a sample's high byte, then keeps its low."
+    order = raw[-1] if raw[-1] != 'N' else ('L' if sys.byteorder == 'little' else 'B')
+    return raw[:-1] + ('B' if order == 'L' else 'L')
+
+def _reread(src:Any, # a path or a seekable binary file
+            raw:Callable[[str], str] # maps each tile's raw mode (how the file stores pixels) to the one to decode as
+           ) -> np.ndarray:
+    "The image file `src` decoded again as other raw modes, EXIF orientation applied, as a uint16 array."
+    if hasattr(src, 'seek'): src.seek(0)
+    with Image.open(src) as im:
+        im.tile = [t._replace(args=raw(t.args) if isinstance(t.args, str) else (raw(t.args[0]),) + tuple(t.args[1:]))
+                   for t in im.tile]
+        return np.asarray(ImageOps.exif_transpose(im), dtype=np.uint16)
+
+def _read_deep(src:Any, # what `img` was opened from: a path or a seekable binary file
+               img:Image.Image # opened from `src` and not read yet, with a `_deep_rawmode`
+              ) -> np.ndarray:
+    "All 16 bits of every sample of a 48/64-bit colour or 32-bit grey + alpha file: H×W×C uint16, EXIF applied."
+    if _deep_rawmode(img) == 'LA;16B':            # PIL reads it as RGBA from the high bytes; read as 8-bit RGBA,
+        b = _reread(src, lambda raw: 'RGBA')      # its 4 bytes a pixel are grey high, low, alpha high, low
+        return np.stack([b[..., 0] << 8 | b[..., 1], b[..., 2] << 8 | b[..., 3]], axis=-1)   # (H, W, 2)
+    hi = np.asarray(ImageOps.exif_transpose(img), dtype=np.uint16)    # PIL's 8-bit modes keep each sample's high byte
+    return hi << 8 | _reread(src, _low_byte_rawmode)                  # the other byte order gives the low one
+
+def _stored_values(path:str|Path # an image file
+                  ) -> np.ndarray:
+    "The values of a file's grey or colour samples as stored: all 16 bits of 16-bit colour, alpha left out."
+    with Image.open(path) as img:
+        if not _deep_rawmode(img): return np.asarray(img)
+        a = _read_deep(path, img)
+        return a[..., :a.shape[2] - (a.shape[2] in (2, 4))]
+
+def _deep_to_hwc(a:np.ndarray, # H×W×C uint16 from `_read_deep`: C = 2 (grey, alpha), 3 (RGB) or 4 (RGBA)
+                 background:tuple[int, int, int]=(255, 255, 255), # colour that transparent pixels are composited on
+                 bit_depth:int|None=None, # the colour values fill 0..2**bit_depth-1 (alpha always 0..65535)
+                 transparent:tuple[int, ...]|None=None # the one colour that is transparent (PNG's tRNS), if any
+                ) -> np.ndarray:
+    "An H×W×3 uint8 array from 16-bit samples: colours scaled as grey ones are, transparency composited in float64."
+    n = a.shape[2] - (a.shape[2] in (2, 4))                            # colour channels; the last is alpha if even
+    v = _scaled(a[..., :n].astype(np.float64), bit_depth)              # (H, W, n) on 0..255
+    if n == 1: v = np.repeat(v, 3, axis=2)
+    alpha = a[..., n:].astype(np.float64) / 65535 if n < a.shape[2] else None
+    if transparent is not None and len(transparent) == n:
+        alpha = (a[..., :n] != np.asarray(transparent)).any(-1, keepdims=True).astype(np.float64)
+    if alpha is not None: v = v * alpha + np.asarray(background, np.float64) * (1 - alpha)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
 
 def load_image(path:str|Path|io.BytesIO, # an image file (or an open binary file)
                size:int|None=None, # shrink so the shorter side is `size` (never enlarges); None keeps the full size
@@ -69,7 +129,9 @@ def load_image(path:str|Path|io.BytesIO, # an image file (or an open binary file
                 raise ValueError(f"too large: {w}x{h} = {w * h:,} pixels > max_pixels={max_pixels:,} (decompression-"
                                  "bomb guard; pass a larger max_pixels if you trust this file)")
             if size: img.draft(None, (size, size))                              # JPEG: decode at 1/2, 1/4 or 1/8 scale
-            arr = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)   # (H, W, 3)
+            if _deep_rawmode(img):                                              # 16 bits per colour channel
+                arr = _deep_to_hwc(_read_deep(path, img), background, bit_depth, img.info.get('transparency'))
+            else: arr = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)   # (H, W, 3)
     if size and min(arr.shape[:2]) > size:
         s = size / min(arr.shape[:2])
         new_wh = (max(1, round(arr.shape[1] * s)), max(1, round(arr.shape[0] * s)))
@@ -99,6 +161,10 @@ def image_to_uint8(img:Any, # a path, file bytes, a PIL image, or an H×W, H×W�
         except UnidentifiedImageError:
             raise ValueError(f"not an image: PIL cannot read these {len(data):,} bytes (they start with {data[:8]!r}); "
                              "pass the bytes of a PNG, JPEG, TIFF, BMP or WebP file") from None
+    src = (getattr(img, 'filename', None) or getattr(img, 'fp', None)) if isinstance(img, Image.Image) else None
+    if src and _deep_rawmode(img):                     # an unread PIL image of 16-bit colour: read from its file
+        if hasattr(src, 'seek'): src.seek(0)
+        return load_image(src, max_pixels=max_pixels, background=background, bit_depth=bit_depth)
     if isinstance(img, Image.Image): img = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)
     src = img.detach().cpu() if isinstance(img, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(img))
     shape = tuple(src.shape)

@@ -107,7 +107,7 @@ def export_bundle(model:nn.Module, # the trained model (timm; LoRA adapters get 
                   onnx:bool|dict=False, # also write model.onnx: True, or a dict of `export_onnx` options
                   temperature:float=1.0, # softmax temperature from `ftbook.metrics.fit_temperature` (1: uncalibrated)
                   tta=None, # test-time views each prediction averages (`ftbook.augment.TTA_SETS`), e.g. `learn.tta`
-                  bit_depth:int|None=None # 16-bit grey images holding fewer bits (default: `dls.train_ds.bit_depth`)
+                  bit_depth:int|None=None # 16-bit grey or colour holding fewer bits (default: `dls.train_ds.bit_depth`)
                  ) -> Path:
     "Write `model` as a bundle: model.safetensors + config.json (architecture, classes, preprocessing, versions)."
     path = Path(path)
@@ -193,7 +193,7 @@ class Predictor:
                  temperature:float=1.0, # softmax temperature: probabilities are softmax(logits / temperature)
                  tta=None, # test-time views: probabilities are averaged over them (`ftbook.augment.TTA_SETS`)
                  precision:str='auto', # torch models: 'auto' runs bf16 where the device has it natively, or 'fp32'
-                 bit_depth:int|None=None): # 16-bit grey images holding fewer bits, as in training (`load_image`)
+                 bit_depth:int|None=None): # 16-bit grey or colour images holding fewer bits, as in training
         self.classes, self.size, self.max_pixels, self.config = list(classes), int(size), max_pixels, config or {}
         self.bit_depth = check_bit_depth(bit_depth)
         self.temperature = _check_temperature(temperature, 'temperature')

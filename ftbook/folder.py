@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from .data import ImageDataset, load_image, check_bit_depth, BitDepthError, _decode_many
+from .data import _deep_rawmode, _stored_values
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'DEEP_SAMPLE', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
@@ -57,14 +58,14 @@ def _files_under(folder:Path, # a class folder
     return files, links
 
 def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence[str], bit_depth:int|None=None):
-    "(None, (H, W), PIL mode) if `path` looks like a usable image, else (reason, None, None)."
+    "(None, (H, W), mode) if `path` looks like a usable image, else (reason, None, None); 16-bit colour: 'RGB;16B'..."
     if path.suffix.lower() not in extensions:
         return f"not an image file extension ({path.suffix or 'none'})", None, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                (w, h), mode = img.size, img.mode
+                (w, h), mode = img.size, _deep_rawmode(img) or img.mode           # 16 bits a colour sample: raw
                 if max_pixels and w * h > max_pixels:
                     return (f"too large: {w}x{h} = {w * h:,} pixels > max_pixels={max_pixels:,} (decompression-bomb "
                             "guard; pass a larger max_pixels if you trust this file)"), None, None
@@ -73,21 +74,22 @@ def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence
         return None, (h, w), mode
     except Exception as e: return read_problem(e, path), None, None
 
-DEEP_SAMPLE = 8   # 16-bit grey images an ImageFolder reads whole to see how many bits their values use
+DEEP_SAMPLE = 8   # 16-bit images (grey or colour) an ImageFolder reads whole to see how many bits their values use
 
-def _integer_grey(mode:str|None) -> bool: return bool(mode) and mode.startswith('I')   # 'I;16', 'I;16B', 'I'
+def _sixteen_bit(mode:str|None) -> bool:
+    "Integer grey ('I;16', 'I;16B', 'I') or 16 bits a colour sample ('RGB;16B', 'RGBA;16L', 'LA;16B', ...)."
+    return bool(mode) and (mode.startswith('I') or ';16' in mode)
 
-def _check_depth(files:Sequence[str], # the real paths of the folder's 16-bit (integer) grey images
+def _check_depth(files:Sequence[str], # the real paths of the folder's 16-bit (integer grey or colour) images
                  bit_depth:int|None, root:Path):
     "Warn when a sample of 16-bit images looks like fewer bits and `bit_depth` is None; refuse values beyond it."
     if not files:
         if bit_depth is not None:
-            warnings.warn(f"bit_depth={bit_depth} changes nothing in {root}: none of its images is a 16-bit (or "
-                          "32-bit integer) grey file, the only kind it applies to")
+            warnings.warn(f"bit_depth={bit_depth} changes nothing in {root}: none of its images holds 16 bits a "
+                          "sample (16-bit or 32-bit integer grey, 48/64-bit colour), the only kind it applies to")
         return
     step = max(1, len(files) // DEEP_SAMPLE)
-    def top_value(f):
-        with Image.open(f) as im: return int(np.asarray(im).max(initial=0))
+    def top_value(f): return int(_stored_values(f).max(initial=0))
     tops = {f: top_value(f) for f in files[::step][:DEEP_SAMPLE]}
     top_file, top = max(tops.items(), key=lambda kv: kv[1])
     if bit_depth is not None and top > 2 ** bit_depth - 1:
@@ -96,10 +98,10 @@ def _check_depth(files:Sequence[str], # the real paths of the folder's 16-bit (i
                          "whole range of a 16-bit file)")
     if bit_depth is None and 0 < top < 2 ** 14:
         b = max(10, top.bit_length() + top.bit_length() % 2)                 # 4095 -> 12, 1000 -> 10, 9000 -> 14
-        warnings.warn(f"{len(files)} image(s) in {root} are 16-bit grey files, and the {len(tops)} read hold no value "
+        warnings.warn(f"{len(files)} image(s) in {root} hold 16 bits a sample, and the {len(tops)} read hold no value "
                       f"above {top}: if the camera records {b} bits (0..{2 ** b - 1}), pass bit_depth={b} "
                       f"(ftbook-finetune --bit-depth {b}). Read as 16-bit, they are scaled from 0..65535, so they come "
-                      f"out {65535 / (2 ** b - 1):.0f}× too dark with at most {top // 257 + 1} grey levels")
+                      f"out {65535 / (2 ** b - 1):.0f}× too dark with at most {top // 257 + 1} levels a channel")
 
 def read_problem(e:Exception, # what reading an image file raised (`load_image`, PIL)
                  path:str|Path|None=None # the file, to tell an empty one from one PIL cannot identify
@@ -151,7 +153,7 @@ class ImageFolder(ImageDataset):
                  extensions:Sequence[str]=IMAGE_EXTENSIONS, # file extensions treated as images (lower case)
                  on_load_error:str='substitute', # a file failing at load time: 'substitute' a grey image, or 'raise'
                  names_from:str|Path|None=None, # `.names` and `.skipped` relative to this folder above `path`
-                 bit_depth:int|None=None, # 16-bit grey files that hold fewer bits, e.g. 12 (`ftbook.data.load_image`)
+                 bit_depth:int|None=None, # 16-bit grey or colour files holding fewer bits, e.g. 12 (`load_image`)
                  as_classes:bool=False, # every subfolder a class, even train/, valid/, test/ (else refused)
                  symmetry:str|None=None): # what keeps every label, if known (`ImageDataset`): 'hflip', 'dihedral'
         root = Path(path).expanduser()
@@ -215,7 +217,7 @@ class ImageFolder(ImageDataset):
         for (f, real, ci), (problem, hw, mode) in zip(cands, scans):
             if problem: self.skipped.append((rel(f), problem))
             else: files.append(rel(f)); reals.append(str(real)); targets.append(ci); sizes.append(hw)
-            if not problem and _integer_grey(mode): deep.append(str(real))
+            if not problem and _sixteen_bit(mode): deep.append(str(real))
         _check_depth(deep, self.bit_depth, root)                       # 12-bit data in 16-bit files?
         counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=len(classes))
         if (counts > 0).sum() < 2:

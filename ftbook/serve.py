@@ -37,7 +37,7 @@ class UploadError(ValueError):
 
 def decode_upload(data:bytes, # the uploaded file's bytes
                   max_pixels:int=DEFAULT_MAX_PIXELS, # refuse images with more pixels, before decoding them
-                  bit_depth:int|None=None # 16-bit grey images holding fewer bits, as the model was trained on
+                  bit_depth:int|None=None # 16-bit grey or colour images holding fewer bits, as trained on
                  ) -> torch.Tensor:
     "The uploaded image as a uint8 3×H×W tensor, or an `UploadError` saying why not."
     if not data: raise UploadError(400, "the file is empty: send the bytes of an image file")
