@@ -161,10 +161,10 @@ def image_to_uint8(img:Any, # a path, file bytes, a PIL image, or an H×W, H×W�
         except UnidentifiedImageError:
             raise ValueError(f"not an image: PIL cannot read these {len(data):,} bytes (they start with {data[:8]!r}); "
                              "pass the bytes of a PNG, JPEG, TIFF, BMP or WebP file") from None
-    src = (getattr(img, 'filename', None) or getattr(img, 'fp', None)) if isinstance(img, Image.Image) else None
-    if src and _deep_rawmode(img):                     # an unread PIL image of 16-bit colour: read from its file
-        if hasattr(src, 'seek'): src.seek(0)
-        return load_image(src, max_pixels=max_pixels, background=background, bit_depth=bit_depth)
+    origin = (getattr(img, 'filename', None) or getattr(img, 'fp', None)) if isinstance(img, Image.Image) else None
+    if origin and _deep_rawmode(img):                  # an unread PIL image of 16-bit colour: read from its file
+        if hasattr(origin, 'seek'): origin.seek(0)
+        return load_image(origin, max_pixels=max_pixels, background=background, bit_depth=bit_depth)
     if isinstance(img, Image.Image): img = _pil_to_hwc(ImageOps.exif_transpose(img), background, bit_depth)
     src = img.detach().cpu() if isinstance(img, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(img))
     shape = tuple(src.shape)
