@@ -1,0 +1,116 @@
+#!/usr/bin/env python
+"""Quick screens of ideas for the default `lp` probe on elpv, each paired with the default (a benchmark, not a test).
+
+`bench/lp_beyond.py` measures candidates that need their own feature pass or training; these need only the default's
+cached features (`--cache`, the file `bench/lp_beyond.py --cache` writes, made here if missing) and the labels, and
+ask one question each, on the same splits as `ftbook-finetune --seed S`:
+
+- label cleaning: cleanlab's `find_label_issues` (prune by noise rate) on the default probe's out-of-fold
+  probabilities of the training images (the views averaged); the flagged images are dropped and the default probe is
+  refitted (views fixed, C and τ by the same CV). The overfitting clinic shows that on elpv most flags fall on the
+  uncertain grades;
+- per type: elpv ships each cell's type (mono or poly), which the features separate perfectly (the clinic's
+  dataset shift section); one default probe per type, each fitted and chosen on the training images of its type;
+- type interaction: one probe on the features and the features × is_poly side by side, i.e. shared weights plus a
+  per-type difference under one C;
+- soft labels 0.1 / 0.2: the grades are ordered, so every training image's target puts 1 − ε on its grade and ε on
+  the neighbouring grades (split equally), in every fit of the probe (its CV and its final fit); C and τ are still
+  chosen on the macro-F1 of the hard labels.
+
+Prints one line per seed and candidate, a mean ± std table and the paired differences candidate − default in points.
+Measured on design seeds 1000-1009 (AMD EPYC, 2 cores, about 1 min per seed and candidate); none was adopted.
+
+    python bench/lp_screens.py --cache /tmp/elpv_feats.pt --seeds 1000 1001 1002
+"""
+import argparse, time, warnings
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+import ftbook.probe as probe_module
+from ftbook.core import get_device
+from ftbook.data import load_elpv, stratified_split
+from ftbook.metrics import accuracy, macro_f1
+from ftbook.probe import PROBE_CS, PROBE_FOLDS, PROBE_TAUS, fit_probe, oof_logits, view_probs
+from lp_ablation import VIEWS, default_features, print_summary
+from lp_beyond import DEFAULT_TTA
+from lp_candidates import report_paired
+
+CANDIDATES = ('default', 'label cleaning', 'per type', 'type interaction', 'soft labels 0.1', 'soft labels 0.2')
+
+def fit(f, y, seed):
+    "The default probe on features `f` [N, 16, D]: its views fixed to elpv's 16, C and τ by its CV."
+    return fit_probe(f, y, VIEWS, DEFAULT_TTA, PROBE_CS, PROBE_TAUS, n_classes=4, seed=seed)
+def held_out(r, f): return view_probs(f[:, r['views']], r['weight'], r['bias'])
+
+def label_cleaning(f, y, tr, va, seed):
+    from cleanlab.filter import find_label_issues        # a development requirement (settings.ini)
+    r = fit(f[tr], y[tr], seed)
+    oof = oof_logits(f[tr][:, r['views']], y[tr].numpy(), r['C'], 4, PROBE_FOLDS, seed)    # [N, V, K]
+    issues = find_label_issues(y[tr].numpy(), oof.softmax(-1).mean(1).double().numpy(),
+                               filter_by='prune_by_noise_rate')
+    keep = tr[~issues]
+    return held_out(fit(f[keep], y[keep], seed), f[va]), f"{int(issues.sum())} of {len(tr)} dropped"
+
+def per_type(f, y, tr, va, seed, poly):
+    p = torch.zeros(len(va), 4)
+    for t in (False, True):
+        mtr, mva = tr[poly[tr] == t], poly[va] == t
+        p[torch.as_tensor(mva)] = held_out(fit(f[mtr], y[mtr], seed), f[va][mva])
+    return p, ''
+
+def type_interaction(f, y, tr, va, seed, poly):
+    fi = torch.cat([f, f * torch.as_tensor(poly, dtype=f.dtype)[:, None, None]], -1)
+    return held_out(fit(fi[tr], y[tr], seed), fi[va]), ''
+
+class _SoftLabels:
+    "Stands in for `torch.nn.functional` inside `ftbook.probe`: its cross-entropy takes ordinal soft targets."
+    def __init__(self, eps, k=4):
+        self.Q = torch.eye(k, dtype=torch.float64) * (1 - eps)
+        for i in range(k):
+            nb = [j for j in (i - 1, i + 1) if 0 <= j < k]
+            for j in nb: self.Q[i, j] = eps / len(nb)
+    def __getattr__(self, name): return getattr(F, name)
+    def cross_entropy(self, logits, t): return -(self.Q[t] * logits.log_softmax(-1)).sum(-1).mean()
+
+def soft_labels(f, y, tr, va, seed, eps):
+    probe_module.F = _SoftLabels(eps)
+    try: return held_out(fit(f[tr], y[tr], seed), f[va]), ''
+    finally: probe_module.F = F
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--seeds', type=int, nargs='+', default=[1000, 1001, 1002])
+    p.add_argument('--candidates', nargs='+', default=list(CANDIDATES), choices=list(CANDIDATES))
+    p.add_argument('--valid-pct', type=float, default=0.2)
+    p.add_argument('--device', default=None)
+    p.add_argument('--cache', default=None,
+                   help="a file for the default's features (read if it exists, else written)")
+    p.add_argument('--out', default=None)
+    a = p.parse_args()
+    warnings.filterwarnings('ignore', category=UserWarning)
+    f, y, secs = default_features(get_device(a.device), a.cache)
+    ds = load_elpv(); assert (np.asarray(ds.targets) == y.numpy()).all()
+    poly = np.asarray(ds.types) == 'poly'
+    screens = {'label cleaning': label_cleaning,
+               'per type': lambda *args: per_type(*args, poly),
+               'type interaction': lambda *args: type_interaction(*args, poly),
+               'soft labels 0.1': lambda *args: soft_labels(*args, 0.1),
+               'soft labels 0.2': lambda *args: soft_labels(*args, 0.2)}
+    print(f"default: features of {len(y)} images x {f.shape[1]} views ({secs:.0f}s)", flush=True)
+    cands = ['default'] + [c for c in a.candidates if c != 'default']
+    rows = []
+    for seed in a.seeds:
+        tr, va = stratified_split(y.numpy(), a.valid_pct, seed)
+        for c in cands:
+            t0 = time.perf_counter()
+            if c == 'default': pr, info = held_out(fit(f[tr], y[tr], seed), f[va]), ''
+            else: pr, info = screens[c](f, y, tr, va, seed)
+            rows.append(dict(seed=seed, candidate=c, accuracy=accuracy(pr, y[va]), macro_f1=macro_f1(pr, y[va])))
+            print(f"seed {seed} {c:<17} accuracy {rows[-1]['accuracy']:.3f} macro-F1 {rows[-1]['macro_f1']:.3f} "
+                  f"{info} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    runs = pd.DataFrame(rows)
+    print_summary(runs, 'candidate', f"mean ± std over seeds {a.seeds}")
+    report_paired(runs, cands, a.seeds, a.out)
+
+if __name__ == '__main__': main()
