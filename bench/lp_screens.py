@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Quick screens of ideas for the default `lp` probe on elpv, each paired with the default (a benchmark, not a test).
 
-`bench/lp_beyond.py` measures candidates that need their own feature pass or training; these need only the default's
-cached features (`--cache`, the file `bench/lp_beyond.py --cache` writes, made here if missing) and the labels, and
-ask one question each, on the same splits as `ftbook-finetune --seed S`:
+`bench/lp_beyond.py` measures candidates that need their own feature pass or training; all of these but AdaBN need
+only the default's cached features (`--cache`, the file `bench/lp_beyond.py --cache` writes, made here if missing)
+and the labels, and each asks one question, on the same splits as `ftbook-finetune --seed S`:
 
 - label cleaning: cleanlab's `find_label_issues` (prune by noise rate) on the default probe's out-of-fold
   probabilities of the training images (the views averaged); the flagged images are dropped and the default probe is
@@ -16,6 +16,9 @@ ask one question each, on the same splits as `ftbook-finetune --seed S`:
 - probe + MLP: the default probe's held-out probabilities averaged with those of `lp_candidates.py`'s MLP head
   (one hidden layer of 512, every view a training row), its logits shifted by the probe's chosen τ (no CV of its
   own, so it costs one fit); on the 8-view default the MLP alone had gained macro-F1 and lost accuracy;
+- AdaBN: the backbone's BatchNorm statistics re-estimated on every elpv image (centre crop, unlabelled; a
+  transductive screen) before the default's feature pass, which it repeats (`--adabn-cache` keeps those features);
+  then the default probe on them;
 - soft labels 0.1 / 0.2: the grades are ordered, so every training image's target puts 1 − ε on its grade and ε on
   the neighbouring grades (split equally), in every fit of the probe (its CV and its final fit); C and τ are still
   chosen on the macro-F1 of the hard labels.
@@ -26,20 +29,23 @@ Measured on design seeds 1000-1009 (AMD EPYC, 2 cores, about 1 min per seed and 
     python bench/lp_screens.py --cache /tmp/elpv_feats.pt --seeds 1000 1001 1002
 """
 import argparse, time, warnings
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from torch.nn import functional as F
 import ftbook.probe as probe_module
 from ftbook.core import get_device
 from ftbook.data import load_elpv, stratified_split
+from ftbook.features import add_layer_features, default_feature_layers, extract_features
 from ftbook.metrics import accuracy, macro_f1
 from ftbook.probe import PROBE_CS, PROBE_FOLDS, PROBE_TAUS, fit_probe, logit_shift, oof_logits, view_probs
-from lp_ablation import VIEWS, default_features, print_summary
+from lp_ablation import VIEWS, default_features, elpv_pass, print_summary
 from lp_beyond import DEFAULT_TTA
 from lp_candidates import mlp_probs, report_paired
 
-CANDIDATES = ('default', 'label cleaning', 'per type', 'type interaction', 'probe + MLP', 'soft labels 0.1',
+CANDIDATES = ('default', 'label cleaning', 'per type', 'type interaction', 'probe + MLP', 'AdaBN', 'soft labels 0.1',
               'soft labels 0.2')
 
 def fit(f, y, seed):
@@ -72,6 +78,20 @@ def probe_mlp(f, y, tr, va, seed):
     logits = mlp_probs(f[tr], y[tr], f[va], 4, seed) - logit_shift(y[tr].numpy(), 4, r['tau'])
     return (held_out(r, f[va]) + logits.softmax(-1).mean(1)) / 2, f"τ {r['tau']}"
 
+def adabn_features(cache=None):
+    "The default's features after re-estimating every BatchNorm's statistics on all elpv images (identity view)."
+    if cache and Path(cache).exists(): return torch.load(cache)['f']
+    m, dl = elpv_pass('efficientnet_lite0', 224)
+    bns = [b for b in m.modules() if isinstance(b, nn.modules.batchnorm._BatchNorm)]
+    for b in bns: b.reset_running_stats(); b.momentum = None; b.train()     # momentum None: a cumulative average
+    with torch.no_grad():
+        for xb, _ in dl: m(xb.contiguous(memory_format=torch.channels_last))
+    for b in bns: b.eval(); b.momentum = 0.1
+    add_layer_features(m, default_feature_layers(m))
+    f, y = extract_features(m, dl, tta=VIEWS)
+    if cache: torch.save(dict(f=f, y=y), cache)
+    return f
+
 class _SoftLabels:
     "Stands in for `torch.nn.functional` inside `ftbook.probe`: its cross-entropy takes ordinal soft targets."
     def __init__(self, eps, k=4):
@@ -95,6 +115,7 @@ def main():
     p.add_argument('--device', default=None)
     p.add_argument('--cache', default=None,
                    help="a file for the default's features (read if it exists, else written)")
+    p.add_argument('--adabn-cache', default=None, help="the same for AdaBN's features")
     p.add_argument('--out', default=None)
     a = p.parse_args()
     warnings.filterwarnings('ignore', category=UserWarning)
@@ -105,9 +126,11 @@ def main():
                'per type': lambda *args: per_type(*args, poly),
                'type interaction': lambda *args: type_interaction(*args, poly),
                'probe + MLP': probe_mlp,
+               'AdaBN': lambda f, y, tr, va, seed: (held_out(fit(fa[tr], y[tr], seed), fa[va]), ''),
                'soft labels 0.1': lambda *args: soft_labels(*args, 0.1),
                'soft labels 0.2': lambda *args: soft_labels(*args, 0.2)}
     print(f"default: features of {len(y)} images x {f.shape[1]} views ({secs:.0f}s)", flush=True)
+    fa = adabn_features(a.adabn_cache) if 'AdaBN' in a.candidates else None
     cands = ['default'] + [c for c in a.candidates if c != 'default']
     rows = []
     for seed in a.seeds:
