@@ -35,15 +35,12 @@ from ftbook.data import stratified_split
 from ftbook.models import create_model
 from ftbook.probe import logit_shift
 from lp_ablation import VIEWS, default_features
-from lp_beyond import DEFAULT_TTA, _bn_eval, _score, _Trunk, onnx_views, probe
+from lp_beyond import DEFAULT_TTA, _bn_eval, _score, _Trunk, last_stage, onnx_views, probe, tail_features
 
 class Top(nn.Module):
-    "Lite0 from `blocks.4`'s output to the default's features: pooled conv head, pooled `blocks.5` and `blocks.6`."
-    def __init__(self, m):
-        super().__init__(); self.b5, self.b6, self.head, self.bn = m.blocks[5], m.blocks[6], m.conv_head, m.bn2
-    def forward(self, x):
-        b5 = self.b5(x); b6 = self.b6(b5)
-        return torch.cat([self.bn(self.head(b6)).mean((2, 3)), b5.mean((2, 3)), b6.mean((2, 3))], 1)
+    "Lite0 from `blocks.4`'s output to the default's features: `blocks.5`, then `lp_beyond`'s last stage and layout."
+    def __init__(self, m): super().__init__(); self.b5, self.tail = m.blocks[5], last_stage(m)
+    def forward(self, x): return tail_features(self.tail, self.b5(x))
 
 def _cl(x): return x.float().contiguous(memory_format=torch.channels_last)
 
