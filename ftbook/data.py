@@ -316,7 +316,8 @@ def load_elpv(n_classes:int=4, # 4: one class per defect probability (0, 1/3, 2/
 # %% ../nbs/api/01_data.ipynb #446a7e86
 def stratified_split(targets:Sequence[int], # class index of every sample
                      valid_pct:float=0.2, # fraction of every class that goes to the validation set
-                     seed:int=42 # the same seed gives the same split
+                     seed:int=42, # the same seed gives the same split
+                     classes:Sequence[str]|None=None # class names, for the warnings (default: their indices)
                     ) -> tuple[np.ndarray, np.ndarray]:
     "Sorted (train_idx, valid_idx) holding out `valid_pct` of every class; classes with >= 2 samples appear in both."
     t = np.asarray(targets)
@@ -327,7 +328,10 @@ def stratified_split(targets:Sequence[int], # class index of every sample
     if not (counts >= 2).any():
         raise ValueError(f"too few samples to split: no class has 2 or more (class counts {counts.tolist()})")
     single = np.flatnonzero(counts == 1).tolist()
-    if single: warnings.warn(f"classes {single} have a single sample: it goes to the training set only")
+    if single:
+        names = ', '.join(repr(classes[i]) if classes is not None else str(i) for i in single)
+        warnings.warn(f"{len(single)} class{'es have' if len(single) > 1 else ' has'} a single image ({names}): it goes "
+                      "to the training set only, and nothing of it is validated")
     rng, valid = np.random.default_rng(seed), []
     for c in np.flatnonzero(counts >= 2):
         idx = rng.permutation(np.flatnonzero(t == c))
@@ -468,7 +472,7 @@ def make_dataloaders(ds:ImageDataset, # the full dataset (untransformed)
             raise ValueError(f"valid_ds has the classes {list(valid_ds.classes)}, ds {list(ds.classes)}: they must be "
                              "the same, in the same order (ImageFolder(..., classes=ds.classes))")
         train_idx, valid_idx = np.arange(len(ds)), np.arange(len(valid_ds))
-    elif valid_idx is None: train_idx, valid_idx = stratified_split(ds.targets, valid_pct, seed)
+    elif valid_idx is None: train_idx, valid_idx = stratified_split(ds.targets, valid_pct, seed, ds.classes)
     else:
         valid_idx = np.asarray(valid_idx, dtype=np.int64)
         distinct = valid_idx.ndim == 1 and valid_idx.size and len(np.unique(valid_idx)) == len(valid_idx)

@@ -20,8 +20,8 @@ from .perf import available_memory
 
 # %% auto #0
 __all__ = ['PROBE_CS', 'PROBE_TAUS', 'PROBE_FOLDS', 'PROBE_TOL', 'CONVERGED_TOL', 'PROBE_TTA', 'PROBE_TTA_CENTRE', 'PROBE_MEMORY',
-           'fit_logistic', 'view_probs', 'logit_shift', 'oof_logits', 'select_probe', 'set_linear_head', 'fit_probe',
-           'probe_memory', 'linear_probe', 'probe_preds']
+           'fit_logistic', 'view_probs', 'logit_shift', 'cv_folds', 'oof_logits', 'select_probe', 'set_linear_head',
+           'fit_probe', 'probe_memory', 'linear_probe', 'probe_preds']
 
 # %% ../nbs/api/04c_probe.ipynb #e5e33d8a
 PROBE_CS = (0.01, 0.03, 0.1)              # candidate inverse L2 strengths (on standardised features)
@@ -88,6 +88,22 @@ def logit_shift(targets, # training targets, for the class prior
     return torch.as_tensor(tau * np.log(np.maximum(prior, 1e-12)), dtype=torch.float32)
 
 # %% ../nbs/api/04c_probe.ipynb #e11d22ad
+def cv_folds(targets, # class index of every training image
+             folds:int=PROBE_FOLDS, # the folds wanted
+             classes:Sequence[str]|None=None # class names, for the error (default: their indices)
+            ) -> int:
+    "The folds a stratified CV on `targets` can have (at most `folds`), or an error naming the classes with one image."
+    counts = np.bincount(np.asarray(targets))
+    one = np.flatnonzero(counts == 1).tolist()
+    if one:
+        names = ', '.join(repr(classes[i]) if classes is not None else str(i) for i in one)
+        raise ValueError(f"every class needs at least 2 training images to choose the probe's settings by "
+                         f"cross-validation, and {len(one)} ha{'s' if len(one) == 1 else 've'} one ({names}): add "
+                         "images to it, or fix the settings so that nothing is chosen (C, tau and the views: "
+                         "--probe-c, --logit-adjust and --tta on the command line)")
+    return min(folds, int(counts[counts > 0].min()))
+
+# %% ../nbs/api/04c_probe.ipynb #80792fce
 def _view_index(extracted, candidate) -> list[int]:
     "Positions of the views of TTA set `candidate` among the views `extracted`."
     have = list(TTA_SETS[extracted] if isinstance(extracted, str) else extracted)
@@ -126,12 +142,7 @@ def select_probe(feats, # training features [N, V, D] over the views `tta`
         row = dict(tta=cand, C=float(Cs[0]), tau=float(taus[0]))
         return row | dict(score=score, cv_score=None, folds=0,
                           table=pd.DataFrame([row | dict(score=np.nan, accuracy=np.nan, macro_f1=np.nan)]))
-    k, counts = int(y.max() + 1), np.bincount(y)
-    folds = min(folds, int(counts[counts > 0].min()))
-    if folds < 2:
-        raise ValueError("every class needs at least 2 training images to choose the probe's settings by "
-                         "cross-validation: add images to the smallest class, or fix the settings so that nothing is "
-                         "chosen (C, tau and the views: --probe-c, --logit-adjust and --tta on the command line)")
+    k, folds = int(y.max() + 1), cv_folds(y, folds)
     fn, rows = (macro_f1 if score == 'macro_f1' else accuracy), []
     for cand in candidates:
         idx = _view_index(tta, cand); Xc = _take_views(X, idx)
@@ -227,6 +238,8 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     extract = cands[-1] if cands else 'none' if tta is None else tta
     cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), 'in_features', 0), cands, extract,
                                  available_memory())                     # before the pass, not after it
+    if C is None or tau is None or len(cands or []) > 1:                 # a CV to run: can it? (before the pass too)
+        cv_folds(dl.dataset.targets, folds, dls.classes)
     feats, y = extract_features(model, dl, device, precision, tta=extract, cache=cache)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
