@@ -330,8 +330,9 @@ def stratified_split(targets:Sequence[int], # class index of every sample
     single = np.flatnonzero(counts == 1).tolist()
     if single:
         names = ', '.join(repr(classes[i]) if classes is not None else str(i) for i in single)
-        warnings.warn(f"{len(single)} class{'es have' if len(single) > 1 else ' has'} a single image ({names}): it goes "
-                      "to the training set only, and nothing of it is validated")
+        have = 'classes have' if len(single) > 1 else 'class has'
+        warnings.warn(f"{len(single)} {have} a single image ({names}): it goes to the training set only, and nothing "
+                      "of it is validated")
     rng, valid = np.random.default_rng(seed), []
     for c in np.flatnonzero(counts >= 2):
         idx = rng.permutation(np.flatnonzero(t == c))

@@ -90,11 +90,12 @@ def classification_metrics(targets, # true class per sample, shape [N]
     if len(t) == 0: raise ValueError("no samples: targets is empty")
     cm = confusion_matrix(t, p, C)
     prec, rec, f1, sup = precision_recall_f1(cm)
-    w = sup / sup.sum()
+    w, seen = sup / sup.sum(), (cm.sum(0) + cm.sum(1)) > 0          # macro means: the classes in targets or predictions
     res = dict(n_samples=int(len(t)), classes=classes, accuracy=float(np.trace(cm) / cm.sum()),
                accuracy_ci95=list(accuracy_interval(int(np.trace(cm)), len(t))),
                balanced_accuracy=float(rec[sup > 0].mean()),
-               macro_precision=float(prec.mean()), macro_recall=float(rec.mean()), macro_f1=float(f1.mean()),
+               macro_precision=float(prec[seen].mean()), macro_recall=float(rec[seen].mean()),
+               macro_f1=float(f1[seen].mean()),
                weighted_precision=float(w @ prec), weighted_recall=float(w @ rec), weighted_f1=float(w @ f1),
                per_class={c: dict(precision=float(prec[i]), recall=float(rec[i]), f1=float(f1[i]), support=int(sup[i]))
                           for i, c in enumerate(classes)},
