@@ -93,14 +93,15 @@ def cv_folds(targets, # class index of every training image
              classes:Sequence[str]|None=None # class names, for the error (default: their indices)
             ) -> int:
     "The folds a stratified CV on `targets` can have (at most `folds`), or an error naming the classes with one image."
+    if folds < 2: raise ValueError(f"a cross-validation needs at least 2 folds, got {folds}")
     counts = np.bincount(np.asarray(targets))
     one = np.flatnonzero(counts == 1).tolist()
     if one:
-        names = ', '.join(repr(classes[i]) if classes is not None else str(i) for i in one)
+        names = ', '.join(repr(classes[i]) if classes is not None else f"class {i}" for i in one)
         raise ValueError(f"every class needs at least 2 training images to choose the probe's settings by "
-                         f"cross-validation, and {len(one)} ha{'s' if len(one) == 1 else 've'} one ({names}): add "
-                         "images to it, or fix the settings so that nothing is chosen (C, tau and the views: "
-                         "--probe-c, --logit-adjust and --tta on the command line)")
+                         f"cross-validation, and {names} ha{'s' if len(one) == 1 else 've'} only one: add images, "
+                         "or fix the settings so that nothing is chosen (C, tau and the views: --probe-c, "
+                         "--logit-adjust and --tta on the command line)")
     return min(folds, int(counts[counts > 0].min()))
 
 # %% ../nbs/api/04c_probe.ipynb #80792fce
@@ -239,7 +240,7 @@ def linear_probe(model:nn.Module, # a timm model (pretrained); its backbone is n
     cands, extract = _affordable(len(dl.dataset), getattr(model.get_classifier(), 'in_features', 0), cands, extract,
                                  available_memory())                     # before the pass, not after it
     if C is None or tau is None or len(cands or []) > 1:                 # a CV to run: can it? (before the pass too)
-        cv_folds(dl.dataset.targets, folds, dls.classes)
+        if getattr(dl.dataset, 'targets', None) is not None: cv_folds(dl.dataset.targets, folds, dls.classes)
     feats, y = extract_features(model, dl, device, precision, tta=extract, cache=cache)   # [N, V, D], [N]
     res = fit_probe(feats, y, extract, cands or [extract], [C] if C is not None else PROBE_CS,
                     [tau] if tau is not None else PROBE_TAUS, len(dls.classes), folds, seed, score)
