@@ -58,12 +58,15 @@ from lp_candidates import mlp_probs, report_paired
 CANDIDATES = ('default', 'label cleaning', 'per type', 'type interaction', 'probe + MLP', 'AdaBN', 'soft labels 0.1',
               'soft labels 0.2', 'logit mean', 'C ensemble', 'shrinkage LDA')
 
+def fit_default(f, y, seed):
+    "The default probe on features `f` [N, 16, D]: its views fixed to elpv's 16, C and τ by its CV."
+    return fit_probe(f, y, VIEWS, DEFAULT_TTA, PROBE_CS, PROBE_TAUS, n_classes=4, seed=seed)
+
 _FITS = {}
 def fit(f, y, seed):
-    "The default probe on features `f` [N, 16, D]: its views fixed to elpv's 16, C and τ by its CV (remembered)."
+    "`fit_default`, remembered for the last (features, targets, seed): the screens reading the default fit share it."
     key = (hash(f.numpy().tobytes()), hash(y.numpy().tobytes()), seed)
-    if key not in _FITS: _FITS.clear(); _FITS[key] = fit_probe(f, y, VIEWS, DEFAULT_TTA, PROBE_CS, PROBE_TAUS,
-                                                              n_classes=4, seed=seed)
+    if key not in _FITS: _FITS.clear(); _FITS[key] = fit_default(f, y, seed)
     return _FITS[key]
 def held_out(r, f): return view_probs(f[:, r['views']], r['weight'], r['bias'])
 
@@ -140,7 +143,7 @@ class _SoftLabels:
 
 def soft_labels(f, y, tr, va, seed, eps):
     probe_module.F = _SoftLabels(eps)
-    try: return held_out(fit(f[tr], y[tr], seed), f[va]), ''
+    try: return held_out(fit_default(f[tr], y[tr], seed), f[va]), ''      # a fit of its own, never the remembered one
     finally: probe_module.F = F
 
 def main():
