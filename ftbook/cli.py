@@ -306,7 +306,7 @@ def finetune(data:str='elpv', # 'elpv' (bundled), a folder of class folders, or 
              valid_pct:float=0.2, # share of every class held out for validation (unless --data has a valid/ folder)
              limit:int|None=None, # use this many images (stratified), for quick runs (default: all)
              classes:Literal[2, 4]|None=None, # elpv only: 4 defect levels (default) or 2 (defective or not)
-             bit_depth:int|None=None, # 16-bit grey or colour images holding fewer bits, e.g. 12: 0..4095 read as 0..255
+             bit_depth:int|None=None, # 16-bit images holding fewer bits, e.g. 12: 0..4095 read as 0..255 (default: 16)
              layout:Literal['classes', 'split']|None=None, # how --data's subfolders are read (default: by their names)
              balanced:bool=False, # sample every class equally often
              patience:int|None=None, # early-stopping patience in epochs (default: train all epochs, keep the best)
@@ -472,7 +472,7 @@ def add_arguments(parser, # an `argparse.ArgumentParser` or argument group
 def finetune_parser() -> argparse.ArgumentParser:
     "The argument parser of `ftbook-finetune`, generated from `finetune` and `StrategyConfig`."
     p = CommandParser(prog='ftbook-finetune', description="Fine-tune a pretrained image classifier and write metrics, "
-                "history, plots and the checkpoint to --out.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                "history, plots and the checkpoint to --out.")
     add_arguments(p.add_argument_group('the run'), finetune, choices={'strategy': list(STRATEGIES)})
     add_arguments(p.add_argument_group('training settings (ftbook.strategies.StrategyConfig)'), StrategyConfig,
                   skip=_SET_BY_RUN)

@@ -13,7 +13,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'remove_stale_tmp', 'CommandParser', 'cache_dir']
+           'atomic_write_text', 'remove_stale_tmp', 'DefaultsHelpFormatter', 'CommandParser', 'cache_dir']
 
 # %% ../nbs/api/00_core.ipynb #dbb4e22f
 def set_seed(seed:int=42, # the seed for python, numpy and torch
@@ -113,8 +113,17 @@ def remove_stale_tmp(folder:str|Path # a folder `atomic_write` writes into (not 
     return gone
 
 # %% ../nbs/api/00_core.ipynb #ff142c1b
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "argparse's defaults in the help, except where the help already says the default or it is None."
+    def _get_help_string(self, action):
+        text = action.help or ''
+        if action.default is None or 'default' in text: return text
+        return super()._get_help_string(action)
+
 class CommandParser(argparse.ArgumentParser):
-    "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump."
+    "An ArgumentParser whose errors are one line (and exit code 2), not a usage dump; its help says defaults once."
+    def __init__(self, *args, formatter_class=DefaultsHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 

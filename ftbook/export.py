@@ -280,8 +280,7 @@ class Predictor:
 # %% ../nbs/api/09_export.ipynb #e0fca7e3
 def load_bundle(path:str|Path, # a bundle folder written by `export_bundle`
                 device:str|None=None, # torch backend: None picks the best available
-                backend:str='torch', # 'torch'; 'onnx' to run model.onnx with onnxruntime; 'auto': onnx if the
-                                     # bundle has model.onnx and `device` is the CPU, else torch
+                backend:str='torch', # 'torch'; 'onnx': model.onnx on onnxruntime; 'auto': onnx if present on a CPU
                 max_pixels:int|None=Image.MAX_IMAGE_PIXELS, # refuse bigger images
                 precision:str='auto' # torch backend: 'auto' (bf16 where the device has it natively) or 'fp32'
                ) -> Predictor:
@@ -371,8 +370,7 @@ def export_onnx(model:nn.Module, # a trained model (LoRA adapters get merged)
                 size:int=224, # image side the model is fed (the training size)
                 opset:int=18, # ONNX operator-set version
                 dynamo:bool=True, # the torch.export-based exporter (needs onnxscript); False: the old TorchScript one
-                atol:float=1e-4 # refuse the export if logits differ from PyTorch's by more (relative to their
-                                # size, see `onnx_parity`) on a random batch
+                atol:float=1e-4 # refuse the export if logits differ from PyTorch's by more (see `onnx_parity`)
                ) -> Path:
     "Export `model` to ONNX with a dynamic batch axis ('image' B×3×size×size -> 'logits' B×C), checked against torch."
     m, path = merged_copy(model), Path(path)

@@ -221,9 +221,11 @@ class ImageFolder(ImageDataset):
         _check_depth(deep, self.bit_depth, root)                       # 12-bit data in 16-bit files?
         counts = np.bincount(np.asarray(targets, dtype=np.int64), minlength=len(classes))
         if (counts > 0).sum() < 2:
-            raise ValueError(f"classification needs at least 2 classes with images; {root} has usable images in "
-                             f"{(counts > 0).sum()} ({dict(zip(classes, counts.tolist()))}); "
-                             "put each class in its own subfolder")
+            n = int((counts > 0).sum())
+            raise ValueError(f"classification needs at least 2 classes with images; in {root} "
+                             f"{'only 1 class folder has' if n else 'no class folder has'} usable images "
+                             f"({dict(zip(classes, counts.tolist()))}); put each class's images in a subfolder of "
+                             "its own")
         if links:
             shown = '; '.join(f"{f}: {r}" for f, r in links[:10])
             warnings.warn(f"ImageFolder did not use {len(links)} link(s) or second copies in {root}: {shown}"

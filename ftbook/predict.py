@@ -159,7 +159,7 @@ def predict_images(pred:Predictor, # from `load_bundle`
 # %% ../nbs/api/09b_predict.ipynb #ea05af98
 def predict_parser() -> argparse.ArgumentParser:
     "The argument parser of `ftbook-predict`."
-    p = CommandParser(prog='ftbook-predict', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = CommandParser(prog='ftbook-predict',
                       description="Classify image files and folders with a trained model and write one CSV row per "
                                   "file (predicted class, its probability, every class's probability, or why a file "
                                   "could not be read); with --eval, also score the model on a folder of class "

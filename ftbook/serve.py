@@ -255,8 +255,7 @@ def serve(run_dir:str|Path, # a bundle folder, or a run folder with a `bundle/` 
 def serve_parser() -> argparse.ArgumentParser:
     "The argument parser of `ftbook-serve`."
     p = CommandParser(prog='ftbook-serve', description="Serve a model bundle over HTTP: POST /predict with an "
-                "image in the multipart field 'file'; GET /health; the contract at GET /openapi.json.",
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                "image in the multipart field 'file'; GET /health; the contract at GET /openapi.json.")
     add_bundle_arguments(p)
     p.add_argument('--host', default='127.0.0.1', help='interface to listen on (127.0.0.1: this machine only)')
     p.add_argument('--port', type=int, default=8000, help='TCP port (0: any free port)')

@@ -57,17 +57,13 @@ class StrategyConfig:
     seed: int = 42                     # seeds the split, the model's head, the shuffling and the augmentation
     progress: bool = False             # progress bars and one line per epoch
     resume: bool|str|None = None       # continue an interrupted run: True (its `SaveCheckpoint`'s last.pt) or a file
-    tta: str = 'auto'                  # test-time views (`augment.TTA_SETS`); auto: lp by symmetry or CV, others none
-                                       # ('lp': the views of the data's symmetry, `ImageDataset.symmetry`, on elpv the
-                                       # 16 of 'dihedral2'; where it declares none, chosen by CV from `PROBE_TTA`)
+    tta: str = 'auto'  # test-time views (`augment.TTA_SETS`); auto: 'lp' the data's `symmetry`, else by CV; others none
     logit_adjust: float|None = None    # τ: head bias -= τ·log(class prior) (None: 'lp' picks by CV, others 0)
     probe_c: float|None = None         # 'lp': inverse L2 strength of the logistic regression (None: picked by CV)
-    probe_layers: str = 'auto'         # 'lp': earlier layers its head reads too: 'auto' (the model's default), 'none',
-                                       # or module names joined by commas ('blocks.5,blocks.6')
+    probe_layers: str = 'auto'         # 'lp': earlier layers its head reads too: 'auto', 'none' or 'blocks.5,blocks.6'
     precision: Literal['auto', 'fp32', 'bf16'] = 'auto'  # evaluation and feature passes: 'auto' = bf16 where native
     ema: float = 0.                    # average of the weights (`callbacks.EMA`): decay per step (0: off; e.g. 0.999)
-    feature_cache: str|None = None     # 'lp': a folder that keeps its feature passes' finished batches, which a rerun
-                                       # reuses (`extract_features`); None: no cache
+    feature_cache: str|None = None     # 'lp': a folder of finished feature batches a rerun reuses (None: no cache)
 
 def new_model(dls, cfg:StrategyConfig, pretrained:bool|str|None=None) -> nn.Module:
     "A seeded `create_model(cfg.model)` with one output per class of `dls` (`pretrained` overrides `cfg.pretrained`)."

@@ -8,8 +8,8 @@
 
 Each check and each notebook counts as one test. The last line is `N passed, M failed`.
 """
-import argparse, ast, configparser, hashlib, importlib.metadata, json, os, re, shlex, shutil, subprocess, sys, tempfile
-import time
+import argparse, ast, configparser, hashlib, importlib.metadata, io, json, os, re, shlex, shutil, subprocess, sys
+import tempfile, time, tokenize
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,6 +67,30 @@ def check_line_length():
     more = f"\n      ... and {len(bad) - 40} more" if len(bad) > 40 else ''
     return False, (f"{len(bad)} lines over {MAX_LINE} characters in ftbook/ (wrap them in the notebooks, then "
                    "nbdev_export):\n      " + '\n      '.join(bad[:40]) + more)
+
+def cut_docments(path):
+    """Lines of `path` that continue a parameter's or a field's trailing comment on a comment-only line below it.
+
+    fastcore's `docments` (behind `show_doc`'s tables and the CLI's `--help`) reads only the comment on the
+    parameter's own line, so such a continuation is silently dropped from the docs and the help."""
+    text = path.read_text(); documented = set()       # lines of def signatures and of class-level annotated fields
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            documented |= set(range(node.lineno, node.body[0].lineno))
+        elif isinstance(node, ast.ClassDef):
+            documented |= {n.lineno for n in node.body if isinstance(n, ast.AnnAssign)}
+    code, comments = set(), {}
+    for t in tokenize.generate_tokens(io.StringIO(text).readline):
+        if t.type == tokenize.COMMENT: comments[t.start[0]] = t.start[1]
+        elif t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            code.add(t.start[0])
+    return [i for i in sorted(comments) if i not in code and i - 1 in documented and i - 1 in code
+            and comments.get(i - 1) == comments[i]]
+
+def check_docments():
+    bad = [f"{p.relative_to(ROOT)}:{i}" for p in library_modules() for i in cut_docments(p)]
+    return (not bad), ("parameter comments continued on the next line (the docs and --help show only the first line; "
+                       "fit each on its own line, in the notebooks): " + ', '.join(bad)) if bad else ''
 
 IMPORT_TO_DIST = {'PIL': 'pillow', 'sklearn': 'scikit-learn', 'skimage': 'scikit-image', 'yaml': 'pyyaml',
                   'cv2': 'opencv-python', 'multipart': 'python-multipart', 'python_multipart': 'python-multipart'}
@@ -307,6 +331,7 @@ def main():
         ('notebooks are clean (nbdev_clean)', check_clean), ('ftbook/ matches nbs/ (nbdev_export)', check_export),
         ('no notebook over 1 MB', check_sizes), ('no library notebook (nbs/api/) over 300 KB', check_api_sizes),
         (f'no line over {MAX_LINE} characters in ftbook/*.py', check_line_length),
+        ('parameter comments fit on their own line (docs and --help read only that line)', check_docments),
         ('module-level imports are runtime requirements', check_runtime_imports),
         ('README.md matches nbs/index.ipynb', check_readme),
         ('cells with imports hold only imports (nbdev_docs runs them alone)', check_import_cells),
