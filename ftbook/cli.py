@@ -11,7 +11,7 @@ from typing import Literal
 from fastcore.docments import docments
 import ftbook
 from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
-from .core import CommandParser
+from .core import CommandParser, RUN_FILE, RUN_FORMAT, command_warnings
 from .data import load_elpv, make_dataloaders, stratified_subsample, check_bit_depth
 from .folder import ImageFolder, load_splits, split_folders
 from .models import create_model, model_norm, resolve_model_name
@@ -28,10 +28,10 @@ from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
 from .analysis import leakage_report, plot_confusion_matrix
 from .export import export_bundle
+from .folder import RUN_FOLDER
 
 # %% auto #0
-__all__ = ['RUN_FILE', 'RUN_FORMAT', 'OWN_ENTRIES', 'USAGE_ERRORS', 'finetune', 'add_arguments', 'finetune_parser',
-           'finetune_main']
+__all__ = ['OWN_ENTRIES', 'USAGE_ERRORS', 'finetune', 'add_arguments', 'finetune_parser', 'finetune_main']
 
 # %% ../nbs/api/10_cli.ipynb #4ee5481e
 _SET_BY_RUN = ('progress', 'resume', 'feature_cache')   # StrategyConfig fields that `finetune` sets itself
@@ -152,7 +152,6 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
     return pre
 
 # %% ../nbs/api/10_cli.ipynb #6636a533
-RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'
 # what ftbook-finetune writes into --out (run.json last: removed last, so a half-cleared folder is still a run's)
 OWN_ENTRIES = ('config.json', 'fit.json', 'metrics.json', 'history.csv', 'loss_curve.png', 'confusion_matrix.png',
                'model.pt', 'error.log', 'checkpoints', 'bundle', 'mlruns', 'wandb', RUN_FILE)
@@ -500,6 +499,7 @@ def _interrupted(out:Path) -> str:
     except (OSError, ValueError, KeyError): done = "the last finished epoch is saved"
     return f"interrupted; {done} in {last.parent}: rerun with --resume (and the same settings) to continue"
 
+@command_warnings('ftbook-finetune')
 def finetune_main(argv:list[str]|None=None):
     "Entry point of `ftbook-finetune`: exit 0; 2 for bad arguments or data (one line); 1 for a bug; 130 on Ctrl+C."
     p = finetune_parser(); a = p.parse_args(argv)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/00_core.ipynb #fa1dc4a0
 from __future__ import annotations
-import argparse, os, random, tempfile
+import argparse, functools, importlib, json, os, random, tempfile, warnings
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np
@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write', 'atomic_save',
-           'atomic_write_text', 'remove_stale_tmp', 'DefaultsHelpFormatter', 'CommandParser', 'cache_dir']
+__all__ = ['RUN_FILE', 'RUN_FORMAT', 'set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write',
+           'atomic_save', 'atomic_write_text', 'remove_stale_tmp', 'DefaultsHelpFormatter', 'CommandParser',
+           'command_warnings', 'is_run_folder', 'cache_dir']
 
 # %% ../nbs/api/00_core.ipynb #dbb4e22f
 def set_seed(seed:int=42, # the seed for python, numpy and torch
@@ -126,6 +127,33 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+def command_warnings(prog:str # the command's name, e.g. 'ftbook-finetune'
+                    ) -> Callable:
+    "Decorate a command's entry point: while it runs, ftbook's warnings print as one line, `prog: warning: ...`."
+    here = Path(importlib.import_module('ftbook').__file__).resolve().parent   # ftbook's modules; others keep theirs
+    def decorate(main:Callable) -> Callable:
+        @functools.wraps(main)
+        def run(*args, **kwargs):
+            plain = warnings.formatwarning
+            def one_line(message, category, filename, lineno, line=None):
+                if here in Path(filename).resolve().parents: return f"{prog}: warning: {message}\n"
+                return plain(message, category, filename, lineno, line)
+            warnings.formatwarning = one_line
+            try: return main(*args, **kwargs)
+            finally: warnings.formatwarning = plain
+        return run
+    return decorate
+
+# %% ../nbs/api/00_core.ipynb #2f1d7f7a
+RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'   # the record of an `ftbook-finetune` run folder, and its format
+
+def is_run_folder(path:str|Path # any path
+                 ) -> bool:
+    "Whether `path` is a folder written by `ftbook-finetune` (it holds a run.json of ftbook's run format)."
+    f = Path(path)/RUN_FILE
+    try: return f.is_file() and json.loads(f.read_text()).get('format') == RUN_FORMAT
+    except (OSError, ValueError, AttributeError): return False      # unreadable, not JSON, or not a JSON object
 
 # %% ../nbs/api/00_core.ipynb #54edc972
 def cache_dir(*parts:str) -> Path:

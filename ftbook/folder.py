@@ -12,25 +12,34 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from .data import ImageDataset, load_image, check_bit_depth, BitDepthError, _decode_many
 from .data import _deep_rawmode, _stored_values
+from .core import is_run_folder
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'DEEP_SAMPLE', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder', 'load_splits']
+__all__ = ['IMAGE_EXTENSIONS', 'RUN_FOLDER', 'DEEP_SAMPLE', 'SPLIT_NAMES', 'read_problem', 'split_folders', 'ImageFolder',
+           'load_splits']
 
 # %% ../nbs/api/01a_folder.ipynb #2ca8d293
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.ppm', '.tif', '.tiff', '.webp')
 
 def _hidden(name:str) -> bool: return name.startswith(('.', '__'))
 
-def _has_folders(d:Path) -> bool: return any(e.is_dir() and not _hidden(e.name) for e in d.iterdir())
+RUN_FOLDER = "an ftbook-finetune run folder (its plots are outputs, not data): not read"  # why one is passed over
+
+def _data_dirs(d:Path) -> list[Path]:
+    "The subfolders of `d` that may hold data, sorted: not hidden, not run folders (`core.is_run_folder`)."
+    return sorted((e for e in d.iterdir() if e.is_dir() and not _hidden(e.name) and not is_run_folder(e)),
+                  key=lambda e: e.name)
+
+def _has_folders(d:Path) -> bool: return bool(_data_dirs(d))
 
 def _inside(p:Path, folder:Path) -> bool: return p == folder or folder in p.parents
 
 def _files_under(folder:Path, # a class folder
                  root:Path # the data folder it is in
-                ) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
-    "(path, real path) of every non-hidden file below `folder`, and the links not followed: (path, reason)."
+                ) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]], list[Path]]:
+    "(path, real path) of every non-hidden file below `folder`; the links not followed, (path, reason); run folders."
     top, root = folder.resolve(), root.resolve()
-    files, links, seen = [], [], {top}
+    files, links, runs, seen = [], [], [], {top}
     def walk(d:Path, real:Path):
         entries = sorted((e for e in os.scandir(d) if not _hidden(e.name)), key=lambda e: e.name)
         subdirs = []
@@ -53,9 +62,11 @@ def _files_under(folder:Path, # a class folder
             elif _inside(target, root) and not _inside(target, top):
                 links.append((p, f"link to a file of another class folder ({target.relative_to(root)}); skipped"))
             else: files.append((p, target))
-        for p, r in subdirs: walk(p, r)
+        for p, r in subdirs:
+            if is_run_folder(p): runs.append(p)
+            else: walk(p, r)
     walk(folder, top)
-    return files, links
+    return files, links, runs
 
 def _scan_problem(path:Path, check:str, max_pixels:int|None, extensions:Sequence[str], bit_depth:int|None=None):
     "(None, (H, W), mode) if `path` looks like a usable image, else (reason, None, None); 16-bit colour: 'RGB;16B'..."
@@ -129,7 +140,7 @@ def split_folders(path:str|Path # a data folder
     "{'train': path/'train', 'valid': ..., 'test': ...} when `path` is split already into such folders, else {}."
     root = Path(path).expanduser()
     if not root.is_dir(): return {}
-    subs = sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name)
+    subs = _data_dirs(root)
     if not subs or any(d.name.lower() not in _SPLIT_ROLE for d in subs): return {}     # class folders (or a mix)
     found: dict[str, Path] = {}
     for d in subs:
@@ -175,7 +186,8 @@ class ImageFolder(ImageDataset):
         real_root, folders, links = root.resolve(), [], []   # links: (file, reason) of the links and copies not used
         for d in sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name):
             t = d.resolve()
-            if d.is_symlink() and (_inside(real_root, t) or _inside(t, real_root)):   # a loop, or another class
+            if is_run_folder(d): self.skipped.append((d.relative_to(base).as_posix() + '/', RUN_FOLDER))
+            elif d.is_symlink() and (_inside(real_root, t) or _inside(t, real_root)):   # a loop, or another class
                 links.append((d.relative_to(base).as_posix(), f"link to a folder in or above the data folder ({t}); "
                               "not a class"))
             else: folders.append(d.name)
@@ -202,8 +214,8 @@ class ImageFolder(ImageDataset):
         cands, first = [], {}                                 # first: real path -> the file counted for it
         for ci, c in enumerate(classes):
             if not (root/c).is_dir(): continue
-            found, bad = _files_under(root/c, root)
-            links += [(rel(f), r) for f, r in bad]
+            found, bad, runs = _files_under(root/c, root)
+            links += [(rel(f), r) for f, r in bad]; self.skipped += [(rel(r) + '/', RUN_FOLDER) for r in runs]
             direct = lambda fr: fr[1] == real_root/rel(fr[0])               # the file itself, not a link to it
             for f, real in sorted(found, key=lambda fr: not direct(fr)):     # count a file at its own place first
                 first.setdefault(real, f)
@@ -270,7 +282,7 @@ def load_splits(path:str|Path, # a data folder split into train/ and valid/ and/
     out = {'train': train}
     for r, d in splits.items():
         if r == 'train': continue
-        sub = [e.name for e in d.iterdir() if e.is_dir() and not _hidden(e.name)]
+        sub = [e.name for e in _data_dirs(d)]
         if not sub and r == 'test':
             warnings.warn(f"{d} holds no class folders, so its images have no labels to score: it is left out "
                           "(ftbook-predict classifies unlabelled images)")

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
-from .core import CommandParser, atomic_write_text
-from .folder import IMAGE_EXTENSIONS, _hidden, read_problem, split_folders
+from .core import CommandParser, atomic_write_text, command_warnings
+from .core import is_run_folder
+from .folder import IMAGE_EXTENSIONS, RUN_FOLDER, _hidden, read_problem, split_folders
 from .metrics import classification_metrics
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 
@@ -22,7 +23,7 @@ __all__ = ['ONNX_MIN_FILES', 'find_images', 'labelled_images', 'predict_files', 
 def find_images(inputs:Sequence[str|Path], # image files (taken whatever their extension) and folders
                 extensions:Sequence[str]=IMAGE_EXTENSIONS # in folders, other files are passed over (and listed)
                ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    "The files to predict, each once (folders searched recursively, hidden entries skipped); those passed over, why."
+    "The files to predict, each once (folders searched recursively, hidden entries and run folders skipped); the rest."
     exts, files, passed, seen = tuple(e.lower() for e in extensions), [], [], set()
     def add(f:Path):
         real = os.path.realpath(f)
@@ -37,6 +38,9 @@ def find_images(inputs:Sequence[str|Path], # image files (taken whatever their e
             d = Path(d); subdirs[:] = sorted(s for s in subdirs if not _hidden(s))
             passed += [(d/s, "a link to a folder: not followed (pass the folder itself to include it)")
                        for s in subdirs if (d/s).is_symlink()]
+            runs = [s for s in subdirs if is_run_folder(d/s)]               # a run's plots are not images to classify
+            passed += [(d/s, f"{RUN_FOLDER} (pass the folder itself to include it)") for s in runs]
+            subdirs[:] = [s for s in subdirs if s not in runs]
             for n in sorted(n for n in names if not _hidden(n)):
                 f = d/n
                 if f.suffix.lower() in exts: add(f)
@@ -52,7 +56,8 @@ def labelled_images(folder:str|Path, # one subfolder per class, named as the mod
     root, classes = Path(folder).expanduser(), [str(c) for c in classes]
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder; --eval takes one folder with one subfolder per class")
-    subs = sorted(d.name for d in root.iterdir() if d.is_dir() and not _hidden(d.name))
+    runs = sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d.name) and is_run_folder(d))
+    subs = sorted(d.name for d in root.iterdir() if d.is_dir() and not _hidden(d.name) and d not in runs)
     if not subs:
         raise ValueError(f"{root} has no class subfolders: --eval expects {root}/<class>/<images>, with the model's "
                          f"classes {classes}")
@@ -68,7 +73,7 @@ def labelled_images(folder:str|Path, # one subfolder per class, named as the mod
                          "is the true class: rename them, or move them out")
     files, targets, seen = [], [], {}
     passed = [(f, "not inside a class folder: its true class is unknown")
-              for f in sorted(root.iterdir()) if f.is_file() and not _hidden(f.name)]
+              for f in sorted(root.iterdir()) if f.is_file() and not _hidden(f.name)] + [(d, RUN_FOLDER) for d in runs]
     for s in subs:
         found, skipped = find_images([root/s], extensions); passed += skipped
         for f in found:
@@ -187,6 +192,7 @@ def _score_text(m:dict) -> str:
     return (f"accuracy {m['accuracy']:.3f} (95% interval {lo:.3f}-{hi:.3f})  macro-F1 {m['macro_f1']:.3f}  "
             f"({m['n_samples']} labelled images{f'; {bad} unreadable, not scored' if bad else ''})\n{cm.to_string()}")
 
+@command_warnings('ftbook-predict')
 def predict_main(argv:list[str]|None=None):
     "Entry point of `ftbook-predict`: exit 0; 2 for bad arguments or inputs (one line); 130 on Ctrl+C."
     p = predict_parser(); a = p.parse_args(argv)

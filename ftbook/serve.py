@@ -10,7 +10,7 @@ from typing import Literal
 import torch
 from PIL import Image, UnidentifiedImageError
 import ftbook
-from .core import CommandParser
+from .core import CommandParser, command_warnings
 from .data import image_to_uint8, BitDepthError
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 try:  # optional: only serving needs them (FastAPI resolves the endpoint annotations below from this module's globals)
@@ -265,6 +265,7 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument('--topk', type=int, default=3, help='classes returned when a request does not say')
     return p
 
+@command_warnings('ftbook-serve')
 def serve_main(argv:list[str]|None=None):
     "Entry point of `ftbook-serve`."
     p = serve_parser(); a = p.parse_args(argv)
