@@ -23,11 +23,21 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.pbm', '.pgm', '.png', '.p
 
 def _hidden(name:str) -> bool: return name.startswith(('.', '__'))
 
-RUN_FOLDER = "an ftbook-finetune run folder (its plots are outputs, not data): not read"  # why one is passed over
+RUN_FOLDER = "ftbook-finetune output, a run folder or a folder of them (its plots are not data): not read"
+
+def _runs_only(d:Path) -> bool:
+    "Whether `d` is a run folder (`core.is_run_folder`) or holds only run folders (`photos/runs/`), at any depth."
+    if is_run_folder(d): return True
+    seen = False
+    for e in d.iterdir():
+        if _hidden(e.name): continue
+        if e.is_symlink() or not e.is_dir() or not _runs_only(e): return False
+        seen = True
+    return seen
 
 def _data_dirs(d:Path) -> list[Path]:
-    "The subfolders of `d` that may hold data, sorted: not hidden, not run folders (`core.is_run_folder`)."
-    return sorted((e for e in d.iterdir() if e.is_dir() and not _hidden(e.name) and not is_run_folder(e)),
+    "The subfolders of `d` that may hold data, sorted: not hidden, not run folders or folders of them."
+    return sorted((e for e in d.iterdir() if e.is_dir() and not _hidden(e.name) and not _runs_only(e)),
                   key=lambda e: e.name)
 
 def _has_folders(d:Path) -> bool: return bool(_data_dirs(d))
@@ -186,7 +196,7 @@ class ImageFolder(ImageDataset):
         real_root, folders, links = root.resolve(), [], []   # links: (file, reason) of the links and copies not used
         for d in sorted((d for d in root.iterdir() if d.is_dir() and not _hidden(d.name)), key=lambda d: d.name):
             t = d.resolve()
-            if is_run_folder(d): self.skipped.append((d.relative_to(base).as_posix() + '/', RUN_FOLDER))
+            if _runs_only(d): self.skipped.append((d.relative_to(base).as_posix() + '/', RUN_FOLDER))
             elif d.is_symlink() and (_inside(real_root, t) or _inside(t, real_root)):   # a loop, or another class
                 links.append((d.relative_to(base).as_posix(), f"link to a folder in or above the data folder ({t}); "
                               "not a class"))

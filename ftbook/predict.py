@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from .core import CommandParser, atomic_write_text, command_warnings
 from .core import is_run_folder
-from .folder import IMAGE_EXTENSIONS, RUN_FOLDER, _hidden, read_problem, split_folders
+from .folder import IMAGE_EXTENSIONS, RUN_FOLDER, _hidden, _runs_only, read_problem, split_folders
 from .metrics import classification_metrics
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
 
@@ -56,7 +56,7 @@ def labelled_images(folder:str|Path, # one subfolder per class, named as the mod
     root, classes = Path(folder).expanduser(), [str(c) for c in classes]
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder; --eval takes one folder with one subfolder per class")
-    runs = sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d.name) and is_run_folder(d))
+    runs = sorted(d for d in root.iterdir() if d.is_dir() and not _hidden(d.name) and _runs_only(d))
     subs = sorted(d.name for d in root.iterdir() if d.is_dir() and not _hidden(d.name) and d not in runs)
     if not subs:
         raise ValueError(f"{root} has no class subfolders: --eval expects {root}/<class>/<images>, with the model's "
