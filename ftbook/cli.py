@@ -88,12 +88,12 @@ def _check_arguments(run:dict, cfg:StrategyConfig) -> bool|str:
                      ('train_groups', cfg.train_groups, 1)]:
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{flag(k)} must be >= {lo}, got {v}")
-    for k, hint in [('limit', 'leave it out to use every image'),
-                    ('patience', 'leave it out to train every epoch and keep the best one'),
-                    ('test_size', 'leave it out to evaluate at --size')]:
+    for k, lo, hint in [('limit', 1, 'leave it out to use every image'),
+                        ('patience', 1, 'leave it out to train every epoch and keep the best one'),
+                        ('test_size', 32, 'leave it out to evaluate at --size')]:
         v = run[k]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-            raise ValueError(f"{flag(k)} must be >= 1, got {v} ({hint})")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
+            raise ValueError(f"{flag(k)} must be >= {lo}, got {v} ({hint})")
     for ok, msg in [(cfg.lr > 0, f"--lr must be > 0, got {cfg.lr}"),
                     (0 < run['valid_pct'] < 1, f"--valid-pct must be between 0 and 1, got {run['valid_pct']}"),
                     (cfg.lr_mult > 0, f"--lr-mult must be > 0, got {cfg.lr_mult}"),

@@ -64,8 +64,8 @@ def resolve_model_name(name:str) -> str:
     arch = MODEL_ALIASES.get(name, name)
     if not timm.is_model(arch):
         close = difflib.get_close_matches(name, list(MODEL_ALIASES) + timm.list_models(), n=3)
-        raise ValueError(f"unknown architecture {name!r}; close matches: {close}. "
-                         "See `timm.list_models('*pattern*')` for all names")
+        near = f"; close matches: {', '.join(close)}" if close else ''
+        raise ValueError(f"unknown architecture {name!r}{near}. See `timm.list_models('*pattern*')` for all names")
     return arch
 
 def bundled_weights_path(name:str) -> Path:
