@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
-from .core import CommandParser, atomic_write_text, command_warnings
-from .core import is_run_folder
+from .core import CommandParser, atomic_write_text, command_warnings, is_run_folder
 from .folder import IMAGE_EXTENSIONS, RUN_FOLDER, _hidden, _runs_only, read_problem, split_folders
 from .metrics import classification_metrics
 from .export import Predictor, add_bundle_arguments, auto_onnx, load_bundle, resolve_bundle_dir
