@@ -256,7 +256,7 @@ class ImageFolder(ImageDataset):
             shown = '; '.join(f"{f}: {r}" for f, r in self.skipped[:5])
             more = f" ... and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ''
             warnings.warn(f"ImageFolder skipped {len(self.skipped)} file(s) in {root} that it cannot use: "
-                          f"{shown}{more}. The full list is in `.skipped`.")
+                          f"{shown}{more}. The full list is in `.skipped` (and an ftbook-finetune run's metrics.json).")
         empty = [c for c, n in zip(classes, counts) if n == 0]
         if empty:
             warnings.warn(f"class folder(s) {empty} in {root} hold no usable image; they stay in `.classes` with 0 "
