@@ -8,6 +8,7 @@ import argparse, dataclasses, hashlib, inspect, json, os, shlex, shutil, sys, te
 import warnings
 from pathlib import Path
 from typing import Literal
+import numpy as np
 from fastcore.docments import docments
 import ftbook
 from .core import set_seed, get_device, count_params, atomic_write_text, remove_stale_tmp, _pid_alive
@@ -72,8 +73,16 @@ def _load_data(data:str, classes:int|None, bit_depth:int|None=None, layout:str|N
     "{'train': dataset} for 'elpv' or a folder of class folders; with 'valid'/'test' too for a folder split already."
     if data == 'elpv': return {'train': load_elpv(n_classes=classes or 4)}
     root = Path(data).expanduser()                                     # checked by `_check_arguments`
-    if layout == 'split' or (layout is None and split_folders(root)): return load_splits(root, bit_depth=bit_depth)
-    return {'train': ImageFolder(root, bit_depth=bit_depth, as_classes=layout == 'classes')}
+    with warnings.catch_warnings():                       # an empty class folder: the error below says it instead
+        warnings.filterwarnings('ignore', message=r"class folder\(s\) .* hold no usable image")
+        if layout == 'split' or (layout is None and split_folders(root)): sets = load_splits(root, bit_depth=bit_depth)
+        else: sets = {'train': ImageFolder(root, bit_depth=bit_depth, as_classes=layout == 'classes')}
+    train = sets['train']; counts = np.bincount(train.targets, minlength=len(train.classes))
+    empty = [c for c, n in zip(train.classes, counts) if n == 0]          # ImageFolder keeps them; a model cannot
+    if empty:
+        raise ValueError(f"class folder(s) {empty} in {train.path} hold no usable image, so the model could neither "
+                         "learn nor predict them: add images, or move the folder(s) out")
+    return sets
 
 def _json(v):
     "Plain JSON values for the recorded configuration."
