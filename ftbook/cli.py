@@ -29,7 +29,6 @@ from .strategies import STRATEGIES, StrategyConfig, train_strategy
 from .diagnostics import plot_curves
 from .analysis import leakage_report, plot_confusion_matrix
 from .export import export_bundle
-from .folder import RUN_FOLDER
 
 # %% auto #0
 __all__ = ['OWN_ENTRIES', 'USAGE_ERRORS', 'finetune', 'add_arguments', 'finetune_parser', 'finetune_main']
