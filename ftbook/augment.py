@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/00b_augment.ipynb #09729096
 from __future__ import annotations
-import copy, math
+import math
 from typing import Callable, Sequence
 import numpy as np
 import torch

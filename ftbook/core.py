@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/00_core.ipynb #fa1dc4a0
 from __future__ import annotations
-import argparse, functools, importlib, json, os, random, tempfile, warnings
+import argparse, functools, importlib, json, os, random, warnings
 from pathlib import Path
 from typing import Any, Callable
 import numpy as np

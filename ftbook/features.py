@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib, json, shutil, time, warnings, weakref
 from pathlib import Path
 from typing import Iterable, Sequence
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler

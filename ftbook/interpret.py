@@ -5,7 +5,7 @@
 # %% ../nbs/api/07a_interpret.ipynb #55ea4463
 from __future__ import annotations
 import contextlib
-from typing import Callable, Sequence
+from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F

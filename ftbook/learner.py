@@ -6,15 +6,14 @@
 from __future__ import annotations
 import contextlib, copy, inspect, math, time
 from pathlib import Path
-from typing import Any, Callable, Iterable
-import numpy as np
+from typing import Callable, Iterable
 import pandas as pd
 import torch
 from torch import nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import set_seed, get_device, to_device, atomic_save, remove_stale_tmp
+from .core import set_seed, get_device, to_device, atomic_save
 from .checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, rng_state, set_rng_state, read_checkpoint,
                                check_fit_config, current_run)
 from .models import set_bn_eval

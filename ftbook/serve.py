@@ -4,7 +4,7 @@
 
 # %% ../nbs/api/09a_serve.ipynb #88aa00b4
 from __future__ import annotations
-import argparse, importlib, io, json, socket, sys, tempfile, threading, time, warnings
+import argparse, importlib, io, socket, sys, tempfile, threading, time, warnings
 from pathlib import Path
 from typing import Literal
 import torch
