@@ -14,7 +14,6 @@ them for the next call, as in `lp_beyond.py`).
 """
 import argparse, warnings
 import pandas as pd
-import torch
 from ftbook.core import get_device
 from ftbook.data import stratified_split
 from ftbook.metrics import accuracy, macro_f1

@@ -68,7 +68,7 @@ def main():
     runs = pd.DataFrame(rows)
     print_summary(runs, 'candidate', f"mean ± std over seeds {a.seeds} ({a.valid_pct:.0%} stratified hold-out):")
     t = runs.groupby('candidate', sort=False)['seconds'].median()
-    print(f"\nfit seconds, median over seeds: " + ', '.join(f"{n} {s:.1f}" for n, s in t.items())
+    print("\nfit seconds, median over seeds: " + ', '.join(f"{n} {s:.1f}" for n, s in t.items())
           + f"; ratio {t.iloc[0] / t.iloc[1]:.2f}x ({torch.get_num_threads()} threads)")
     report_paired(runs.replace({'torch (now)': 'new', 'sklearn (before)': 'default'}), ['default', 'new'],
                   a.seeds, a.out)

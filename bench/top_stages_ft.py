@@ -26,7 +26,6 @@ not adopted, and not run on further seeds.
 """
 import argparse, copy, time, warnings
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn

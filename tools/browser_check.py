@@ -187,7 +187,7 @@ def check_widget(out:Path=OUT, timeout:float=240) -> dict:
             page.wait_for_function(f'(old) => JSON.stringify(({GALLERY_PIXELS})()) === JSON.stringify(old)', arg=plain)
             n_changed = sum(a != b for a, b in zip(plain, tinted))
             page.locator('button', has_text='by true class').first.click()
-            page.wait_for_function(f'document.querySelector(".ftb-cell-0-0").innerText.trim().endsWith("%")')
+            page.wait_for_function('document.querySelector(".ftb-cell-0-0").innerText.trim().endsWith("%")')
             page.screenshot(path=str(out/'widget_normalised.png'))
             page.wait_for_selector('.ftb-curves >> text=epoch 3/3')                       # the live curves reached the end
             n_panels = page.locator('.ftb-curves').count()

@@ -160,7 +160,7 @@ def process_notebooks(proc_dir:Path, n_workers:int=2, quiet:bool=False) -> list[
     from concurrent.futures import ProcessPoolExecutor
     import nbdev.serve_drv
     from nbdev.config import get_config
-    cfg, errors, todo = get_config(), [], []
+    cfg, todo = get_config(), []
     stamp = max(cfg.config_file.stat().st_mtime, Path(nbdev.serve_drv.__file__).stat().st_mtime)
     if proc_dir.exists() and proc_dir.stat().st_mtime < stamp: shutil.rmtree(proc_dir)   # settings or nbdev changed
     for s in sorted(NBS.rglob('*')):

@@ -82,7 +82,7 @@ def compare(a):
         runs[label] = {r['model']: r for r in (json.loads(l[7:]) for l in out.splitlines() if l.startswith('RESULT '))}
         print(out.replace('RESULT ', '# '), flush=True)
     one, two = runs['1 proc x 1 thread'], runs['2 procs x 1 thread']
-    print(f"\n| model | parameters | gradients | 1 process | 1 process, 2 threads | 2 processes | speed-up (2 proc) | all-reduce (2 proc) |")
+    print("\n| model | parameters | gradients | 1 process | 1 process, 2 threads | 2 processes | speed-up (2 proc) | all-reduce (2 proc) |")
     print("|---|---|---|---|---|---|---|---|")
     for m in one:
         print(f"| {m} | {one[m]['params']/1e6:.3g} M | {one[m]['grad_mb']:.3g} MB | {one[m]['ms_step']:.1f} ms | "
