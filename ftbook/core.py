@@ -14,7 +14,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['RUN_FILE', 'RUN_FORMAT', 'set_seed', 'available_devices', 'get_device', 'to_device', 'count_params', 'atomic_write',
            'atomic_save', 'atomic_write_text', 'remove_stale_tmp', 'DefaultsHelpFormatter', 'CommandParser',
-           'command_warnings', 'is_run_folder', 'cache_dir']
+           'command_warnings', 'run_record', 'is_run_folder', 'cache_dir']
 
 # %% ../nbs/api/00_core.ipynb #dbb4e22f
 def set_seed(seed:int=42, # the seed for python, numpy and torch
@@ -148,12 +148,18 @@ def command_warnings(prog:str # the command's name, e.g. 'ftbook-finetune'
 # %% ../nbs/api/00_core.ipynb #2f1d7f7a
 RUN_FILE, RUN_FORMAT = 'run.json', 'ftbook.run'   # the record of an `ftbook-finetune` run folder, and its format
 
+def run_record(path:str|Path # any path
+              ) -> dict|None:
+    "The run record (run.json: settings, status) of a folder written by `ftbook-finetune`; None for any other path."
+    f = Path(path)/RUN_FILE
+    try: rec = json.loads(f.read_text()) if f.is_file() else None
+    except (OSError, ValueError): return None                          # unreadable, or not JSON
+    return rec if isinstance(rec, dict) and rec.get('format') == RUN_FORMAT else None
+
 def is_run_folder(path:str|Path # any path
                  ) -> bool:
     "Whether `path` is a folder written by `ftbook-finetune` (it holds a run.json of ftbook's run format)."
-    f = Path(path)/RUN_FILE
-    try: return f.is_file() and json.loads(f.read_text()).get('format') == RUN_FORMAT
-    except (OSError, ValueError, AttributeError): return False      # unreadable, not JSON, or not a JSON object
+    return run_record(path) is not None
 
 # %% ../nbs/api/00_core.ipynb #54edc972
 def cache_dir(*parts:str) -> Path:

@@ -15,7 +15,7 @@ import timm
 from PIL import Image
 from safetensors.torch import save_model, load_model
 import ftbook
-from .core import atomic_write, atomic_write_text, get_device
+from .core import atomic_write, atomic_write_text, get_device, run_record, RUN_FILE
 from .augment import BatchEval, get_transforms, resize_size, tta_views, tta_name, sees_whole, view_batches
 from .perf import PRECISIONS, autocast_for, onnx_session, precision_policy
 from .data import StoreSize, image_to_uint8, check_bit_depth
@@ -328,6 +328,12 @@ def resolve_bundle_dir(run_dir:str|Path # a bundle folder, or a run folder of `f
     b = p/'bundle'
     if (b/CONFIG_FILE).is_file(): return b                      # load_bundle says what is wrong with it, if anything
     if (p/WEIGHTS_FILE).is_file() and (p/CONFIG_FILE).is_file(): return p    # a bundle whose config lost its marker
+    status = (run_record(p) or {}).get('status', 'finished')
+    if status != 'finished':                                     # a run writes its bundle when it finishes
+        what = {'running': 'is running (or was killed)', 'interrupted': 'was interrupted', 'failed': 'failed'}
+        raise FileNotFoundError(f"{p} is an ftbook-finetune run that {what.get(status, f'is {status!r}')}, so it has "
+                                f"no bundle yet: continue it with ftbook-finetune --out {p} --resume and the settings "
+                                f"in {p/RUN_FILE}")
     if (p/CONFIG_FILE).is_file():
         raise FileNotFoundError(f"{p} is not a model bundle (its {CONFIG_FILE} has no \"format\": \"{BUNDLE_FORMAT}\" "
                                 f"marker: it is a run's settings) and {b} does not exist; pass the folder that "
