@@ -72,12 +72,20 @@ def _load_data(data:str, classes:int|None, bit_depth:int|None=None, layout:str|N
     "{'train': dataset} for 'elpv' or a folder of class folders; with 'valid'/'test' too for a folder split already."
     if data == 'elpv': return {'train': load_elpv(n_classes=classes or 4)}
     root = Path(data).expanduser()                                     # checked by `_check_arguments`
-    with warnings.catch_warnings():                       # an empty class folder: the error below says it instead
-        warnings.filterwarnings('ignore', message=r"class folder\(s\) .* hold no usable image")
-        if layout == 'split' or (layout is None and split_folders(root)): sets = load_splits(root, bit_depth=bit_depth)
-        else: sets = {'train': ImageFolder(root, bit_depth=bit_depth, as_classes=layout == 'classes')}
-    train = sets['train']; counts = np.bincount(train.targets, minlength=len(train.classes))
-    empty = [c for c, n in zip(train.classes, counts) if n == 0]          # ImageFolder keeps them; a model cannot
+    empty, said = [], []
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter('always')
+            split = layout == 'split' or (layout is None and split_folders(root))
+            if split: sets = load_splits(root, bit_depth=bit_depth)
+            else: sets = {'train': ImageFolder(root, bit_depth=bit_depth, as_classes=layout == 'classes')}
+        train = sets['train']; counts = np.bincount(train.targets, minlength=len(train.classes))
+        empty = [c for c, n in zip(train.classes, counts) if n == 0]      # ImageFolder keeps them; a model cannot
+    finally:                              # the folders' warnings, but not the empty classes the error below names
+        for w in said:
+            m = str(w.message)
+            if not (empty and m.startswith('class folder(s) [') and 'hold no usable image' in m):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if empty:
         raise ValueError(f"class folder(s) {empty} in {train.path} hold no usable image, so the model could neither "
                          "learn nor predict them: add images, or move the folder(s) out")
